@@ -1,0 +1,381 @@
+// Package db opens heed's database (SQLite or PostgreSQL), applies migrations
+// and runs transactions. Every dialect difference lives here: domain packages
+// write one query set with `?` placeholders and this package adapts it.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Dialect names the database engine.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Config says where the database is and how to size its pools.
+type Config struct {
+	// URL is a postgres:// URL, or a SQLite file path (optionally prefixed
+	// with sqlite: or file:).
+	URL string
+	// SQLiteReadConns sizes SQLite's read-only pool. Two is the measured
+	// balance on two cores (design.md §10); more made the WAL grow unbounded.
+	SQLiteReadConns int
+	// SQLiteSynchronousFull trades write throughput for durability on power
+	// loss. NORMAL (the default) loses nothing when only the process crashes.
+	SQLiteSynchronousFull bool
+	// PostgresMaxConns sizes the pgx pool shared by the store and River.
+	PostgresMaxConns int32
+	// Clock returns the current time; tests inject a fake. Nil means time.Now.
+	Clock func() time.Time
+}
+
+// DB is an open heed database.
+type DB struct {
+	dialect Dialect
+	// write runs every read-write transaction. On SQLite it holds exactly one
+	// connection with immediate transactions, so writers queue in Go instead
+	// of failing with SQLITE_BUSY.
+	write *sql.DB
+	// read serves read-only transactions. On PostgreSQL it is write.
+	read *sql.DB
+	// riverSQL is the SQLite connection pool River works on (one connection,
+	// separate from the store's). Nil on PostgreSQL.
+	riverSQL *sql.DB
+	// pool is the pgx pool on PostgreSQL (nil on SQLite); River's working
+	// client shares it.
+	pool  *pgxpool.Pool
+	clock func() time.Time
+
+	rebindCache sync.Map
+}
+
+// Open connects to the database named by cfg.URL. It does not migrate.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	clock := cfg.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	if IsPostgresURL(cfg.URL) {
+		return openPostgres(ctx, cfg, clock)
+	}
+	return openSQLite(ctx, cfg, clock)
+}
+
+// IsPostgresURL reports whether url selects PostgreSQL.
+func IsPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+func openPostgres(ctx context.Context, cfg Config, clock func() time.Time) (*DB, error) {
+	pcfg, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("parse postgres url: %w", err)
+	}
+	// River's listener hijacks one connection for LISTEN, so size explicitly
+	// rather than relying on pgx's max(4, NumCPU).
+	pcfg.MaxConns = 20
+	if cfg.PostgresMaxConns > 0 {
+		pcfg.MaxConns = cfg.PostgresMaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres pool: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("ping postgres: %w", err)
+	}
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	return &DB{dialect: Postgres, write: sqlDB, read: sqlDB, pool: pool, clock: clock}, nil
+}
+
+func sqlitePath(u string) string {
+	u = strings.TrimPrefix(u, "sqlite://")
+	u = strings.TrimPrefix(u, "sqlite:")
+	u = strings.TrimPrefix(u, "file:")
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		u = u[:i]
+	}
+	return u
+}
+
+func sqliteDSN(path string, params ...string) string {
+	q := url.Values{}
+	for _, p := range params {
+		k, v, _ := strings.Cut(p, "=")
+		q.Add(k, v)
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+func openSQLite(ctx context.Context, cfg Config, clock func() time.Time) (*DB, error) {
+	path := sqlitePath(cfg.URL)
+	if path == "" || path == ":memory:" {
+		return nil, errors.New("sqlite needs a file path (the read pool and River share it through WAL)")
+	}
+	sync := "synchronous(NORMAL)"
+	if cfg.SQLiteSynchronousFull {
+		sync = "synchronous(FULL)"
+	}
+	writeDSN := sqliteDSN(path,
+		"_pragma=busy_timeout(5000)", "_pragma=journal_mode(WAL)", "_pragma="+sync,
+		"_pragma=foreign_keys(1)", "_txlock=immediate")
+	// No _txlock on the read pool: with query_only an immediate BEGIN fails.
+	readDSN := sqliteDSN(path, "_pragma=busy_timeout(5000)", "_pragma=query_only(1)", "_pragma=foreign_keys(1)")
+
+	write, err := sql.Open("sqlite", writeDSN)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	// Create the file and switch it to WAL before the read-only pool opens it.
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	readConns := cfg.SQLiteReadConns
+	if readConns <= 0 {
+		readConns = 2
+	}
+	read, err := sql.Open("sqlite", readDSN)
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite read pool: %w", err)
+	}
+	read.SetMaxOpenConns(readConns)
+	read.SetMaxIdleConns(readConns)
+	river, err := sql.Open("sqlite", writeDSN)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("open sqlite river pool: %w", err)
+	}
+	river.SetMaxOpenConns(1)
+	return &DB{dialect: SQLite, write: write, read: read, riverSQL: river, clock: clock}, nil
+}
+
+// Close releases every pool.
+func (d *DB) Close() error {
+	var errs []error
+	if d.riverSQL != nil {
+		errs = append(errs, d.riverSQL.Close())
+	}
+	if d.read != d.write {
+		errs = append(errs, d.read.Close())
+	}
+	errs = append(errs, d.write.Close())
+	if d.pool != nil {
+		d.pool.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// Dialect reports the engine.
+func (d *DB) Dialect() Dialect { return d.dialect }
+
+// Pool is the pgx pool (PostgreSQL only; nil on SQLite).
+func (d *DB) Pool() *pgxpool.Pool { return d.pool }
+
+// RiverSQL is the dedicated SQLite pool for River's working client (nil on PostgreSQL).
+func (d *DB) RiverSQL() *sql.DB { return d.riverSQL }
+
+// SQL is the read-write database/sql handle. Transactions opened on it can be
+// handed to River's InsertTx on both dialects.
+func (d *DB) SQL() *sql.DB { return d.write }
+
+// Now is the database clock: UTC, truncated to the microsecond both engines
+// store, so a value written and read back compares equal.
+func (d *DB) Now() time.Time { return d.clock().UTC().Truncate(time.Microsecond) }
+
+// Ping checks that the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.write.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+// ForUpdate is the row-lock suffix for a SELECT that precedes an update.
+// SQLite needs none: an immediate transaction already holds the write lock.
+func (d *DB) ForUpdate() string {
+	if d.dialect == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// Rebind turns `?` placeholders into the dialect's form. Question marks inside
+// single-quoted literals are left alone.
+func (d *DB) Rebind(q string) string {
+	if d.dialect != Postgres {
+		return q
+	}
+	if v, ok := d.rebindCache.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 8)
+	n := 0
+	inQuote := false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'':
+			inQuote = !inQuote
+			b.WriteByte(c)
+		case c == '?' && !inQuote:
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	out := b.String()
+	d.rebindCache.Store(q, out)
+	return out
+}
+
+// timeLayout is how SQLite stores instants: fixed width, so text order is time
+// order and indexes serve range queries.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// FormatTime renders t the way SQLite stores it.
+func FormatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func (d *DB) args(args []any) []any {
+	if d.dialect != SQLite {
+		return args
+	}
+	for i, a := range args {
+		switch v := a.(type) {
+		case time.Time:
+			args[i] = FormatTime(v)
+		case *time.Time:
+			if v == nil {
+				args[i] = nil
+			} else {
+				args[i] = FormatTime(*v)
+			}
+		case sql.NullTime:
+			if v.Valid {
+				args[i] = FormatTime(v.Time)
+			} else {
+				args[i] = nil
+			}
+		}
+	}
+	return args
+}
+
+// Conn is what queries run on: a read-write Tx or a read-only snapshot.
+type Conn interface {
+	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
+	DB() *DB
+}
+
+type sqlRunner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type conn struct {
+	d *DB
+	r sqlRunner
+}
+
+func (c conn) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return c.r.ExecContext(ctx, c.d.Rebind(q), c.d.args(args)...)
+}
+
+func (c conn) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return c.r.QueryContext(ctx, c.d.Rebind(q), c.d.args(args)...)
+}
+
+func (c conn) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return c.r.QueryRowContext(ctx, c.d.Rebind(q), c.d.args(args)...)
+}
+
+func (c conn) DB() *DB { return c.d }
+
+// Tx is a read-write transaction. Work registered with AfterCommit runs once
+// the transaction has committed, never if it rolls back.
+type Tx struct {
+	conn
+	tx          *sql.Tx
+	afterCommit []func()
+}
+
+// SQLTx exposes the database/sql transaction, for River's InsertTx.
+func (t *Tx) SQLTx() *sql.Tx { return t.tx }
+
+// AfterCommit registers fn to run after a successful commit.
+func (t *Tx) AfterCommit(fn func()) { t.afterCommit = append(t.afterCommit, fn) }
+
+// Now is the transaction's clock. Call it after locking the rows being
+// changed, so that time order equals commit order.
+func (t *Tx) Now() time.Time { return t.d.Now() }
+
+// InTx runs fn in a read-write transaction, committing when fn returns nil.
+// On SQLite the transaction holds the write lock from its first statement.
+func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	sqlTx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	tx := &Tx{conn: conn{d: d, r: sqlTx}, tx: sqlTx}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqlTx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+		}
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	for _, f := range tx.afterCommit {
+		f()
+	}
+	return nil
+}
+
+// ReadTx runs fn in a read-only transaction so that every statement of a page
+// (count, rows, related rows) sees the same snapshot.
+func (d *DB) ReadTx(ctx context.Context, fn func(c Conn) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if d.dialect == Postgres {
+		// Read committed would let a page's count and rows disagree.
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	sqlTx, err := d.read.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin read transaction: %w", err)
+	}
+	defer sqlTx.Rollback() //nolint:errcheck // read-only: nothing to lose
+	return fn(conn{d: d, r: sqlTx})
+}
