@@ -60,6 +60,8 @@ func (d *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 }
 
 func (d *DB) riverMigrate(ctx context.Context, log *slog.Logger) ([]int, error) {
+	// River logs each version at info; Migrate logs them once itself.
+	log = slog.New(warnOnly{log.Handler()})
 	if d.dialect == Postgres {
 		return migrateRiver(ctx, riverdatabasesql.New(d.write), log, false)
 	}
@@ -119,4 +121,10 @@ func (d *DB) MigrationsCurrent(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
 }

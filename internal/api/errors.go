@@ -1,0 +1,218 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/heed-dev/heed/internal/errs"
+)
+
+// DRFError is an error in Django REST Framework's shape: either
+// {"detail": "..."} or {"field": ["message", ...], ...}.
+type DRFError struct {
+	status     int
+	detail     string
+	fields     map[string][]string
+	retryAfter int
+}
+
+func (e *DRFError) Error() string {
+	if e.detail != "" {
+		return e.detail
+	}
+	b, _ := json.Marshal(e.fields)
+	return string(b)
+}
+
+// GetStatus implements huma.StatusError.
+func (e *DRFError) GetStatus() int { return e.status }
+
+// GetHeaders implements huma.HeadersError.
+func (e *DRFError) GetHeaders() http.Header {
+	h := http.Header{}
+	switch {
+	case e.status == http.StatusUnauthorized:
+		h.Set("WWW-Authenticate", "Token")
+	case e.retryAfter > 0:
+		h.Set("Retry-After", fmt.Sprint(e.retryAfter))
+	}
+	return h
+}
+
+// MarshalJSON renders the DRF body.
+func (e *DRFError) MarshalJSON() ([]byte, error) {
+	if len(e.fields) > 0 {
+		return json.Marshal(e.fields)
+	}
+	return json.Marshal(map[string]string{"detail": e.detail})
+}
+
+// Schema describes the DRF body for the OpenAPI document.
+func (e *DRFError) Schema(huma.Registry) *huma.Schema {
+	return &huma.Schema{
+		Type:        huma.TypeObject,
+		Description: `Django REST Framework error: {"detail": "..."} for request-level errors, or field name → list of messages for invalid input.`,
+		Properties: map[string]*huma.Schema{
+			"detail": {Type: huma.TypeString, Description: "What went wrong, for request-level errors."},
+		},
+		AdditionalProperties: &huma.Schema{Type: huma.TypeArray, Items: &huma.Schema{Type: huma.TypeString}},
+	}
+}
+
+func detailError(status int, detail string) *DRFError {
+	return &DRFError{status: status, detail: detail}
+}
+
+// Standard DRF messages.
+const (
+	msgNotFound      = "Not found."
+	msgForbidden     = "You do not have permission to perform this action."
+	msgNotProvided   = "Authentication credentials were not provided."
+	msgInvalidPage   = "Invalid page."
+	msgInternal      = "Internal server error."
+	msgBodyTooLarge  = "Request body is too large."
+	msgRequiredField = "This field is required."
+)
+
+var kindStatus = map[errs.Kind]int{
+	errs.Invalid:         http.StatusBadRequest,
+	errs.Unauthenticated: http.StatusUnauthorized,
+	errs.Forbidden:       http.StatusForbidden,
+	errs.NotFound:        http.StatusNotFound,
+	errs.Conflict:        http.StatusBadRequest,
+	errs.Throttled:       http.StatusTooManyRequests,
+}
+
+// fromDomain converts a domain error to its DRF form.
+func fromDomain(e *errs.Error) *DRFError {
+	status, ok := kindStatus[e.Kind]
+	if !ok {
+		return detailError(http.StatusInternalServerError, msgInternal)
+	}
+	if len(e.Fields) > 0 {
+		return &DRFError{status: status, fields: e.Fields}
+	}
+	return &DRFError{status: status, detail: e.Message, retryAfter: e.RetryAfterSeconds}
+}
+
+// newError replaces huma.NewErrorWithContext: every error Huma produces
+// (validation, body limits, handler errors) leaves in the DRF shape.
+func newError(logger *slog.Logger) func(huma.Context, int, string, ...error) huma.StatusError {
+	return func(ctx huma.Context, status int, msg string, errList ...error) huma.StatusError {
+		for _, err := range errList {
+			if err == nil {
+				continue
+			}
+			var drf *DRFError
+			if errors.As(err, &drf) {
+				return drf
+			}
+			if de, ok := errs.As(err); ok && de.Kind != errs.Internal {
+				return fromDomain(de)
+			}
+		}
+		switch {
+		case status >= 500:
+			attrs := []any{"status", status, "message", msg}
+			if ctx != nil {
+				attrs = append(attrs, "method", ctx.Method(), "path", ctx.URL().Path)
+			}
+			for _, err := range errList {
+				if err != nil {
+					attrs = append(attrs, "error", err.Error())
+				}
+			}
+			logger.Error("request failed", attrs...)
+			return detailError(http.StatusInternalServerError, msgInternal)
+		case status == http.StatusUnprocessableEntity || status == http.StatusBadRequest:
+			return validationError(msg, errList)
+		case status == http.StatusRequestEntityTooLarge:
+			return detailError(status, msgBodyTooLarge)
+		case status == http.StatusNotFound:
+			return detailError(status, msgNotFound)
+		}
+		if msg == "" {
+			msg = http.StatusText(status)
+		}
+		return detailError(status, msg)
+	}
+}
+
+// validationError maps Huma's located error details to DRF field errors.
+// "body.name" → "name"; "query.page_size" → "page_size"; a body that is not
+// valid JSON at all → {"detail": "JSON parse error - ..."}.
+func validationError(msg string, errList []error) *DRFError {
+	fields := map[string][]string{}
+	for _, err := range errList {
+		var d *huma.ErrorDetail
+		if !errors.As(err, &d) {
+			if err != nil {
+				fields["non_field_errors"] = append(fields["non_field_errors"], err.Error())
+			}
+			continue
+		}
+		loc := d.Location
+		for _, p := range []string{"body.", "query.", "path.", "header."} {
+			loc = strings.TrimPrefix(loc, p)
+		}
+		message := d.Message
+		switch {
+		case loc == "body" && strings.HasPrefix(message, "expected required property "):
+			// Huma reports a missing field at the parent object.
+			name := strings.TrimSuffix(strings.TrimPrefix(message, "expected required property "), " to be present")
+			loc, message = name, msgRequiredField
+		case strings.HasPrefix(message, "unexpected property"):
+			message = "Unexpected field."
+		case loc == "body" || loc == "":
+			loc = "non_field_errors"
+		}
+		if strings.HasPrefix(d.Location, "body") && strings.Contains(strings.ToLower(message), "unmarshal") {
+			return detailError(http.StatusBadRequest, "JSON parse error - "+message)
+		}
+		fields[loc] = append(fields[loc], humanize(message))
+	}
+	if len(fields) == 0 {
+		if msg == "" {
+			msg = "Invalid input."
+		}
+		if strings.Contains(strings.ToLower(msg), "unmarshal") || strings.Contains(strings.ToLower(msg), "json") {
+			return detailError(http.StatusBadRequest, "JSON parse error - "+msg)
+		}
+		return detailError(http.StatusBadRequest, msg)
+	}
+	for k := range fields {
+		sort.Strings(fields[k])
+	}
+	return &DRFError{status: http.StatusBadRequest, fields: fields}
+}
+
+// humanize makes Huma's validator messages read like DRF's: capitalised,
+// ending in a full stop.
+func humanize(m string) string {
+	if m == "" {
+		return m
+	}
+	m = strings.ToUpper(m[:1]) + m[1:]
+	if !strings.HasSuffix(m, ".") {
+		m += "."
+	}
+	return m
+}
+
+// writeDRF writes a DRF error outside Huma (mux 404/405, panics, auth).
+func writeDRF(w http.ResponseWriter, e *DRFError) {
+	for k, v := range e.GetHeaders() {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.status)
+	b, _ := e.MarshalJSON()
+	_, _ = w.Write(b)
+}

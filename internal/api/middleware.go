@@ -1,0 +1,144 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// statusRecorder remembers the status and whether anything was written.
+type statusRecorder struct {
+	http.ResponseWriter
+	status  int
+	written bool
+	bytes   int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.written {
+		s.status = code
+		s.written = true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if !s.written {
+		s.status = http.StatusOK
+		s.written = true
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection (read deadlines).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// recoverJSON turns a handler panic into a logged 500 with a DRF body, so
+// the client never sees a dropped connection.
+func recoverJSON(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			p := recover()
+			if p == nil {
+				return
+			}
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			log.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if !rec.written {
+				writeDRF(rec, detailError(http.StatusInternalServerError, msgInternal))
+			}
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// requestInfo is filled in by inner handlers (which see copies of the
+// request) for the log line and metrics written by the outermost one.
+type requestInfo struct {
+	route string
+	user  string
+}
+
+type requestInfoKey struct{}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	if i, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		return i
+	}
+	return &requestInfo{}
+}
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
+	if reg == nil {
+		return nil
+	}
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "heed_http_requests_total",
+			Help: "HTTP requests served, by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "heed_http_request_duration_seconds",
+			Help:    "HTTP request latency, by route pattern and status.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "status"}),
+	}
+	reg.MustRegister(m.requests, m.latency)
+	return m
+}
+
+// logRequests writes one structured line per request and feeds the metrics.
+// The route label is the mux pattern, so metrics stay bounded whatever the
+// uuids in the paths.
+func logRequests(log *slog.Logger, m *httpMetrics, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		info := &requestInfo{}
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+		elapsed := time.Since(start)
+		status := rec.status
+		if !rec.written {
+			status = http.StatusOK
+		}
+		route := info.route
+		if route == "" {
+			route = "unmatched"
+		}
+		if m != nil {
+			s := strconv.Itoa(status)
+			m.requests.WithLabelValues(route, r.Method, s).Inc()
+			m.latency.WithLabelValues(route, s).Observe(elapsed.Seconds())
+		}
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		attrs := []slog.Attr{
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", route),
+			slog.Int("status", status), slog.Int("bytes", rec.bytes), slog.Duration("duration", elapsed),
+			slog.String("remote", r.RemoteAddr),
+		}
+		if info.user != "" {
+			attrs = append(attrs, slog.String("user", info.user))
+		}
+		log.LogAttrs(r.Context(), level, "request", attrs...)
+	})
+}

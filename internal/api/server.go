@@ -1,0 +1,241 @@
+// Package api is heed's HTTP skin: routes for each API family, the auth
+// middleware, DRF pagination and errors, the OpenAPI document and docs page.
+// It decodes, checks identity and calls domain services; rules live there.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/heed-dev/heed/internal/auth"
+	"github.com/heed-dev/heed/internal/db"
+)
+
+// Version is reported in the OpenAPI document; cmd/heed sets it at build.
+var Version = "dev"
+
+// Deps are the services the API needs.
+type Deps struct {
+	DB      *db.DB
+	Users   *auth.Service
+	Logger  *slog.Logger
+	Metrics *prometheus.Registry
+	// TrustProxy honours X-Forwarded-Proto/Host when building page links.
+	TrustProxy bool
+	// MaxBodyBytes bounds request bodies (default 1 MiB).
+	MaxBodyBytes int64
+	// Mount lets domain packages add their routes to the same API.
+	Mount []func(api huma.API)
+}
+
+// Server is the assembled HTTP handler and its OpenAPI description.
+type Server struct {
+	handler http.Handler
+	api     huma.API
+	mux     *http.ServeMux
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// OpenAPI returns the generated document.
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+// muxAdapter is humago's adapter with one change: a path ending in "/" is
+// registered with {$}, so /api/users/ does not also answer /api/users/xyz/.
+type muxAdapter struct{ mux *http.ServeMux }
+
+func (a muxAdapter) Handle(op *huma.Operation, handler func(huma.Context)) {
+	path := op.Path
+	if strings.HasSuffix(path, "/") {
+		path += "{$}"
+	}
+	a.mux.HandleFunc(strings.ToUpper(op.Method)+" "+path, func(w http.ResponseWriter, r *http.Request) {
+		handler(humago.NewContext(op, r, w))
+	})
+}
+
+func (a muxAdapter) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// huma.NewErrorWithContext is a package variable; every server built in one
+// process shares one mapping, installed once.
+var installErrors sync.Once
+
+// Security scheme names used in the OpenAPI document.
+const (
+	schemeToken  = "tokenAuth"
+	schemeBearer = "bearerAuth"
+)
+
+// authRequired marks an operation as needing an authenticated user.
+var authRequired = []map[string][]string{{schemeToken: {}}, {schemeBearer: {}}}
+
+// New assembles the handler.
+func New(deps Deps) *Server {
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	if deps.MaxBodyBytes <= 0 {
+		deps.MaxBodyBytes = 1 << 20
+	}
+	installErrors.Do(func() {
+		huma.NewErrorWithContext = newError(deps.Logger)
+		huma.NewError = func(status int, msg string, errList ...error) huma.StatusError {
+			return newError(deps.Logger)(nil, status, msg, errList...)
+		}
+	})
+
+	mux := http.NewServeMux()
+	// Start from a bare config: DefaultConfig's create hook adds a $schema
+	// property and a describedBy Link header that break both wire formats.
+	def := huma.DefaultConfig("heed", Version)
+	cfg := huma.Config{
+		OpenAPI:       def.OpenAPI,
+		Formats:       def.Formats,
+		DefaultFormat: "application/json",
+	}
+	cfg.Info.Description = "heed tells people what needs their attention and keeps the record of what happened. " +
+		"Waldur-family endpoints (/api/users/, /api/marketplace-*, ...) speak Waldur's REST dialect: trailing slashes, " +
+		"32-hex uuids, page/page_size pagination with X-Result-Count and Link headers, DRF-shaped errors."
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		schemeToken: {Type: "apiKey", In: "header", Name: "Authorization",
+			Description: "`Token <token>` (Waldur clients); a bare `<token>` is accepted too (FusionAuth clients)."},
+		schemeBearer: {Type: "http", Scheme: "bearer"},
+	}
+	adapter := muxAdapter{mux: mux}
+	api := huma.NewAPI(cfg, adapter)
+	api.UseMiddleware(requireAuth(api))
+
+	s := &Server{api: api, mux: mux}
+	registerUsers(api, deps)
+	for _, m := range deps.Mount {
+		m(api)
+	}
+	setMaxBody(api, deps.MaxBodyBytes)
+	registerOps(mux, api, deps)
+	metrics := newHTTPMetrics(deps.Metrics)
+
+	var h http.Handler = notFoundJSON(mux)
+	h = authenticate(deps.Users, h)
+	h = withRequestURL(deps.TrustProxy, h)
+	h = recoverJSON(deps.Logger, h)
+	h = logRequests(deps.Logger, metrics, h)
+	s.handler = h
+	return s
+}
+
+func setMaxBody(api huma.API, n int64) {
+	for _, item := range api.OpenAPI().Paths {
+		for _, op := range []*huma.Operation{item.Post, item.Put, item.Patch, item.Delete} {
+			if op != nil {
+				op.MaxBodyBytes = n
+			}
+		}
+	}
+}
+
+// requireAuth answers 401 for operations that declare security when the
+// request carries no valid credentials.
+func requireAuth(api huma.API) func(huma.Context, func(huma.Context)) {
+	return func(ctx huma.Context, next func(huma.Context)) {
+		if len(ctx.Operation().Security) == 0 {
+			next(ctx)
+			return
+		}
+		if auth.UserFrom(ctx.Context()) != nil {
+			next(ctx)
+			return
+		}
+		msg := msgNotProvided
+		if e, ok := ctx.Context().Value(authErrorKey{}).(error); ok {
+			msg = e.Error()
+		}
+		_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, msg, detailError(http.StatusUnauthorized, msg))
+	}
+}
+
+type authErrorKey struct{}
+
+// tokenFromHeader accepts "Token <t>" (Waldur), "Bearer <t>" and a bare
+// "<t>" (FusionAuth API keys).
+func tokenFromHeader(h string) string {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return ""
+	}
+	scheme, rest, found := strings.Cut(h, " ")
+	if !found {
+		return h
+	}
+	switch strings.ToLower(scheme) {
+	case "token", "bearer":
+		return strings.TrimSpace(rest)
+	}
+	return h
+}
+
+// authenticate resolves the token into a user for the rest of the request.
+// A bad token is remembered, not answered here: public endpoints ignore it,
+// protected ones answer 401 with the reason.
+func authenticate(users *auth.Service, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := tokenFromHeader(r.Header.Get("Authorization"))
+		if tok == "" || users == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		u, err := users.Authenticate(r.Context(), tok)
+		ctx := r.Context()
+		if err != nil {
+			ctx = context.WithValue(ctx, authErrorKey{}, err)
+		} else {
+			ctx = auth.WithUser(ctx, u)
+			infoFrom(ctx).user = u.Username
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func withRequestURL(trustProxy bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), requestURLKey{}, absoluteURL(r, trustProxy))
+		ctx = context.WithValue(ctx, clientAddrKey{}, remoteAddr(r, trustProxy))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// notFoundJSON turns the mux's plain-text 404 and 405 into DRF bodies.
+func notFoundJSON(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			infoFrom(r.Context()).route = pattern
+			mux.ServeHTTP(w, r)
+			return
+		}
+		probe := &headerProbe{header: http.Header{}}
+		mux.ServeHTTP(probe, r)
+		if probe.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", probe.header.Get("Allow"))
+			writeDRF(w, detailError(http.StatusMethodNotAllowed, `Method "`+r.Method+`" not allowed.`))
+			return
+		}
+		writeDRF(w, detailError(http.StatusNotFound, msgNotFound))
+	})
+}
+
+// headerProbe records what the mux would answer, discarding the body.
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(status int)      { p.status = status }

@@ -1,0 +1,155 @@
+// Package app wires heed's parts into one process: database, migrations,
+// jobs, domain services and the HTTP server.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/heed-dev/heed/internal/api"
+	"github.com/heed-dev/heed/internal/auth"
+	"github.com/heed-dev/heed/internal/db"
+	"github.com/heed-dev/heed/internal/demo"
+	"github.com/heed-dev/heed/internal/jobs"
+)
+
+// Config is everything `heed serve` can be told.
+type Config struct {
+	Addr        string
+	DatabaseURL string
+	// Demo loads the demo data set into an empty database at start.
+	Demo bool
+	// Work runs job workers and the periodic scheduler in this process.
+	Work bool
+	// Migrate applies pending migrations at start.
+	Migrate bool
+	// Schedules overrides periodic job schedules by ID.
+	Schedules       map[string]string
+	MaxWorkers      int
+	TokenLifetime   time.Duration
+	TrustProxy      bool
+	ShutdownTimeout time.Duration
+	DB              db.Config
+	Logger          *slog.Logger
+	// Clock is injected by tests; nil means the wall clock.
+	Clock func() time.Time
+}
+
+// App is a running heed.
+type App struct {
+	cfg     Config
+	DB      *db.DB
+	Jobs    *jobs.Runner
+	Users   *auth.Service
+	Server  *api.Server
+	Metrics *prometheus.Registry
+	log     *slog.Logger
+}
+
+// New opens the database, migrates it when asked, and builds every service.
+// Nothing listens and no job runs until Run.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	dbCfg := cfg.DB
+	dbCfg.URL = cfg.DatabaseURL
+	dbCfg.Clock = cfg.Clock
+	d, err := db.Open(ctx, dbCfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, DB: d, log: log}
+	if err := a.build(ctx); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(ctx context.Context) error {
+	cfg, d, log := a.cfg, a.DB, a.log
+	if cfg.Migrate {
+		if err := d.Migrate(ctx, log); err != nil {
+			return err
+		}
+	}
+	a.Metrics = prometheus.NewRegistry()
+	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	a.Users = &auth.Service{DB: d, TokenLifetime: cfg.TokenLifetime, Throttle: auth.NewThrottle(5, 15*time.Minute, cfg.Clock)}
+
+	reg := jobs.NewRegistry()
+	auth.RegisterJobs(reg, d, log)
+	runner, err := jobs.New(d, reg, jobs.Config{
+		Work: cfg.Work, Schedules: cfg.Schedules, MaxWorkers: cfg.MaxWorkers, Logger: log, Metrics: a.Metrics,
+	})
+	if err != nil {
+		return err
+	}
+	a.Jobs = runner
+
+	if cfg.Demo {
+		if err := demo.Load(ctx, d, log, true); err != nil {
+			return fmt.Errorf("load demo data: %w", err)
+		}
+	}
+	a.Server = api.New(api.Deps{
+		DB: d, Users: a.Users, Logger: log, Metrics: a.Metrics, TrustProxy: cfg.TrustProxy,
+		Mount: []func(huma.API){},
+	})
+	return nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Run serves HTTP on ln and runs jobs until ctx is cancelled, then drains
+// in-flight requests and running jobs within the shutdown timeout.
+func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.Server,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	if err := a.Jobs.Start(ctx); err != nil {
+		return err
+	}
+	a.log.Info("listening", "addr", ln.Addr().String(), "database", string(a.DB.Dialect()), "workers", a.cfg.Work)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			runErr = fmt.Errorf("serve: %w", err)
+		}
+	}
+	timeout := a.cfg.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	a.log.Info("shutting down", "timeout", timeout)
+	shutCtx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("drain requests: %w", err))
+	}
+	if err := a.Jobs.Stop(shutCtx); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	a.log.Info("stopped")
+	return runErr
+}

@@ -1,0 +1,61 @@
+package db
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Page selects a slice of an ordered list.
+type Page struct {
+	Limit  int
+	Offset int
+}
+
+// SQL renders the page as a LIMIT/OFFSET clause (same on both dialects).
+func (p Page) SQL() string {
+	if p.Limit <= 0 {
+		return ""
+	}
+	return " LIMIT " + strconv.Itoa(p.Limit) + " OFFSET " + strconv.Itoa(p.Offset)
+}
+
+// OrderBy turns a DRF-style ordering parameter ("name,-created") into an
+// ORDER BY clause. allowed maps public field names to SQL expressions;
+// unknown names are ignored, as DRF's OrderingFilter does. The unique
+// tiebreak expression is always appended so pages never overlap.
+func OrderBy(o string, allowed map[string]string, def []string, tiebreak string) string {
+	var parts []string
+	seen := map[string]bool{}
+	add := func(field string) {
+		desc := strings.HasPrefix(field, "-")
+		name := strings.TrimPrefix(field, "-")
+		expr, ok := allowed[name]
+		if !ok || seen[name] {
+			return
+		}
+		seen[name] = true
+		if desc {
+			parts = append(parts, expr+" DESC")
+		} else {
+			parts = append(parts, expr+" ASC")
+		}
+	}
+	for _, f := range strings.Split(o, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			add(f)
+		}
+	}
+	if len(parts) == 0 {
+		for _, f := range def {
+			add(f)
+		}
+	}
+	tb := tiebreak
+	if len(parts) > 0 && strings.HasSuffix(parts[len(parts)-1], " DESC") && !strings.Contains(tiebreak, " ") {
+		// Keep the tiebreak in the direction of the last key, so "-created"
+		// reads newest-first all the way down.
+		tb = tiebreak + " DESC"
+	}
+	parts = append(parts, tb)
+	return " ORDER BY " + strings.Join(parts, ", ")
+}
