@@ -20,7 +20,6 @@ import (
 	"github.com/heed-dev/heed/internal/app"
 	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
-	"github.com/heed-dev/heed/internal/demo"
 )
 
 // version is set with -ldflags "-X main.version=...".
@@ -280,12 +279,12 @@ func loadDemo(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	if err != nil {
 		return err
 	}
-	d, err := openDB(ctx, &c, log)
+	a, err := app.New(ctx, app.Config{DatabaseURL: c.databaseURL, DB: c.dbConfig(), Migrate: true, Logger: log})
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	return demo.Load(ctx, d, log, false)
+	defer a.Close()
+	return a.LoadDemo(ctx, false)
 }
 
 func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {

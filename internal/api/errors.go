@@ -104,8 +104,28 @@ func fromDomain(e *errs.Error) *DRFError {
 
 // newError replaces huma.NewErrorWithContext: every error Huma produces
 // (validation, body limits, handler errors) leaves in the DRF shape.
+//
+// Huma applies an error's headers (huma.HeadersError) only when a handler
+// returns it directly; huma.WriteErr and the conversion of other handler
+// errors (domain errors) skip them. The headers are set here instead, so a
+// 401 carries WWW-Authenticate and a 429 Retry-After.
 func newError(logger *slog.Logger) func(huma.Context, int, string, ...error) huma.StatusError {
+	build := drfFromHuma(logger)
 	return func(ctx huma.Context, status int, msg string, errList ...error) huma.StatusError {
+		e := build(ctx, status, msg, errList...)
+		if ctx != nil {
+			for k, v := range e.GetHeaders() {
+				for _, s := range v {
+					ctx.SetHeader(k, s)
+				}
+			}
+		}
+		return e
+	}
+}
+
+func drfFromHuma(logger *slog.Logger) func(huma.Context, int, string, ...error) *DRFError {
+	return func(ctx huma.Context, status int, msg string, errList ...error) *DRFError {
 		for _, err := range errList {
 			if err == nil {
 				continue
@@ -132,7 +152,7 @@ func newError(logger *slog.Logger) func(huma.Context, int, string, ...error) hum
 			logger.Error("request failed", attrs...)
 			return detailError(http.StatusInternalServerError, msgInternal)
 		case status == http.StatusUnprocessableEntity || status == http.StatusBadRequest:
-			return validationError(msg, errList)
+			return validationError(status, msg, errList)
 		case status == http.StatusRequestEntityTooLarge:
 			return detailError(status, msgBodyTooLarge)
 		case status == http.StatusNotFound:
@@ -148,7 +168,7 @@ func newError(logger *slog.Logger) func(huma.Context, int, string, ...error) hum
 // validationError maps Huma's located error details to DRF field errors.
 // "body.name" → "name"; "query.page_size" → "page_size"; a body that is not
 // valid JSON at all → {"detail": "JSON parse error - ..."}.
-func validationError(msg string, errList []error) *DRFError {
+func validationError(status int, msg string, errList []error) *DRFError {
 	fields := map[string][]string{}
 	for _, err := range errList {
 		var d *huma.ErrorDetail
@@ -157,6 +177,11 @@ func validationError(msg string, errList []error) *DRFError {
 				fields["non_field_errors"] = append(fields["non_field_errors"], err.Error())
 			}
 			continue
+		}
+		if status == http.StatusBadRequest && d.Location == "body" {
+			// Huma answers 400 (not 422) only when the body did not parse;
+			// its message is the decoder's ("invalid character ...").
+			return detailError(http.StatusBadRequest, "JSON parse error - "+d.Message)
 		}
 		loc := d.Location
 		for _, p := range []string{"body.", "query.", "path.", "header."} {

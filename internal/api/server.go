@@ -16,6 +16,7 @@ import (
 
 	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
+	"github.com/heed-dev/heed/internal/marketplace"
 )
 
 // Version is reported in the OpenAPI document; cmd/heed sets it at build.
@@ -23,10 +24,12 @@ var Version = "dev"
 
 // Deps are the services the API needs.
 type Deps struct {
-	DB      *db.DB
-	Users   *auth.Service
-	Logger  *slog.Logger
-	Metrics *prometheus.Registry
+	DB    *db.DB
+	Users *auth.Service
+	// Marketplace, when set, mounts the marketplace endpoints.
+	Marketplace *marketplace.Service
+	Logger      *slog.Logger
+	Metrics     *prometheus.Registry
 	// TrustProxy honours X-Forwarded-Proto/Host when building page links.
 	TrustProxy bool
 	// MaxBodyBytes bounds request bodies (default 1 MiB).
@@ -115,10 +118,14 @@ func New(deps Deps) *Server {
 
 	s := &Server{api: api, mux: mux}
 	registerUsers(api, deps)
+	if deps.Marketplace != nil {
+		registerMarketplace(api, deps.Marketplace)
+	}
 	for _, m := range deps.Mount {
 		m(api)
 	}
 	setMaxBody(api, deps.MaxBodyBytes)
+	validationIs400(api)
 	registerOps(mux, api, deps)
 	metrics := newHTTPMetrics(deps.Metrics)
 
@@ -137,6 +144,24 @@ func setMaxBody(api huma.API, n int64) {
 			if op != nil {
 				op.MaxBodyBytes = n
 			}
+		}
+	}
+}
+
+// validationIs400 makes the document match the wire: Huma declares 422 for
+// every operation with inputs, but newError sends validation failures as 400.
+func validationIs400(api huma.API) {
+	for _, item := range api.OpenAPI().Paths {
+		for _, op := range []*huma.Operation{item.Get, item.Head, item.Post, item.Put, item.Patch, item.Delete} {
+			if op == nil || op.Responses["422"] == nil {
+				continue
+			}
+			if op.Responses["400"] == nil {
+				r := *op.Responses["422"]
+				r.Description = http.StatusText(http.StatusBadRequest)
+				op.Responses["400"] = &r
+			}
+			delete(op.Responses, "422")
 		}
 	}
 }

@@ -15,7 +15,7 @@ import (
 
 // User is the Waldur-family user representation.
 type User struct {
-	UUID               string    `json:"uuid" format:"uuid" doc:"32 hex characters."`
+	UUID               string    `json:"uuid" pattern:"^[0-9a-f]{32}$" doc:"32 hex characters."`
 	Username           string    `json:"username"`
 	FullName           string    `json:"full_name"`
 	Email              string    `json:"email"`
@@ -67,10 +67,10 @@ type userBody struct {
 
 type usersListInput struct {
 	ListParams
-	Username string      `query:"username" doc:"Exact username."`
-	Email    string      `query:"email" doc:"Exact email, case-insensitive."`
+	Username string       `query:"username" doc:"Exact username."`
+	Email    string       `query:"email" doc:"Exact email, case-insensitive."`
 	IsActive OptionalBool `query:"is_active" doc:"true or false."`
-	O        string      `query:"o" doc:"Ordering: comma-separated field names, '-' for descending. Fields: username, email, full_name, created, is_active, is_staff, is_support."`
+	O        string       `query:"o" doc:"Ordering: comma-separated field names, '-' for descending. Fields: username, email, full_name, created, is_active, is_staff, is_support."`
 }
 
 type userCreateInput struct {

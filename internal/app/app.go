@@ -20,6 +20,7 @@ import (
 	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/demo"
 	"github.com/heed-dev/heed/internal/jobs"
+	"github.com/heed-dev/heed/internal/marketplace"
 )
 
 // Config is everything `heed serve` can be told.
@@ -50,6 +51,7 @@ type App struct {
 	DB      *db.DB
 	Jobs    *jobs.Runner
 	Users   *auth.Service
+	Market  *marketplace.Service
 	Server  *api.Server
 	Metrics *prometheus.Registry
 	log     *slog.Logger
@@ -91,6 +93,8 @@ func (a *App) build(ctx context.Context) error {
 
 	reg := jobs.NewRegistry()
 	auth.RegisterJobs(reg, d, log)
+	a.Market = marketplace.New(d, nil)
+	a.Market.RegisterJobs(reg, log)
 	runner, err := jobs.New(d, reg, jobs.Config{
 		Work: cfg.Work, Schedules: cfg.Schedules, MaxWorkers: cfg.MaxWorkers, Logger: log, Metrics: a.Metrics,
 	})
@@ -98,16 +102,26 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	a.Jobs = runner
+	a.Market.Jobs = runner
 
 	if cfg.Demo {
-		if err := demo.Load(ctx, d, log, true); err != nil {
-			return fmt.Errorf("load demo data: %w", err)
+		if err := a.LoadDemo(ctx, true); err != nil {
+			return err
 		}
 	}
 	a.Server = api.New(api.Deps{
-		DB: d, Users: a.Users, Logger: log, Metrics: a.Metrics, TrustProxy: cfg.TrustProxy,
+		DB: d, Users: a.Users, Marketplace: a.Market, Logger: log, Metrics: a.Metrics, TrustProxy: cfg.TrustProxy,
 		Mount: []func(huma.API){},
 	})
+	return nil
+}
+
+// LoadDemo adds the demo data set (see package demo). With onlyIfEmpty it
+// refuses a database holding other users.
+func (a *App) LoadDemo(ctx context.Context, onlyIfEmpty bool) error {
+	if err := demo.Load(ctx, a.DB, a.Market, a.log, onlyIfEmpty); err != nil {
+		return fmt.Errorf("load demo data: %w", err)
+	}
 	return nil
 }
 

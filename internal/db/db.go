@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -61,7 +62,13 @@ type DB struct {
 	clock func() time.Time
 
 	rebindCache sync.Map
+	// statements counts statements run through Conn, for tests that prove a
+	// list costs a constant number of queries.
+	statements atomic.Int64
 }
+
+// Statements reports how many statements have run through Conn so far.
+func (d *DB) Statements() int64 { return d.statements.Load() }
 
 // Open connects to the database named by cfg.URL. It does not migrate.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
@@ -304,14 +311,17 @@ type conn struct {
 }
 
 func (c conn) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	c.d.statements.Add(1)
 	return c.r.ExecContext(ctx, c.d.Rebind(q), c.d.args(args)...)
 }
 
 func (c conn) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	c.d.statements.Add(1)
 	return c.r.QueryContext(ctx, c.d.Rebind(q), c.d.args(args)...)
 }
 
 func (c conn) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	c.d.statements.Add(1)
 	return c.r.QueryRowContext(ctx, c.d.Rebind(q), c.d.args(args)...)
 }
 

@@ -13,12 +13,13 @@ import (
 	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/errs"
+	"github.com/heed-dev/heed/internal/marketplace"
 )
 
 // DemoUser is one of the demo accounts.
 type DemoUser struct {
 	Username, FullName, Email, Token, Password string
-	Staff, Support                            bool
+	Staff, Support                             bool
 }
 
 // Users are the demo accounts and their fixed tokens.
@@ -27,13 +28,14 @@ var Users = []DemoUser{
 	{Username: "support", FullName: "Sam Support", Email: "support@example.com", Token: "demo-support-token", Password: "demo-support-password", Support: true},
 	{Username: "alice", FullName: "Alice Owner", Email: "alice@example.com", Token: "demo-alice-token", Password: "demo-alice-password"},
 	{Username: "bob", FullName: "Bob Manager", Email: "bob@example.com", Token: "demo-bob-token", Password: "demo-bob-password"},
+	{Username: "carol", FullName: "Carol Member", Email: "carol@example.com", Token: "demo-carol-token", Password: "demo-carol-password"},
 }
 
 // Load adds the demo data set. Users that already exist are left alone, so
 // running it twice changes nothing. With onlyIfEmpty (serve --demo) it
 // refuses a database that holds users but not the demo set, so a stray flag
 // never plants known tokens in real data.
-func Load(ctx context.Context, d *db.DB, log *slog.Logger, onlyIfEmpty bool) error {
+func Load(ctx context.Context, d *db.DB, market *marketplace.Service, log *slog.Logger, onlyIfEmpty bool) error {
 	svc := &auth.Service{DB: d}
 	if onlyIfEmpty {
 		var total, demoUsers int
@@ -75,8 +77,11 @@ func Load(ctx context.Context, d *db.DB, log *slog.Logger, onlyIfEmpty bool) err
 		log.Info("demo data already present")
 		return nil
 	}
-	log.Warn("DEMO DATA LOADED: users admin, support, alice and bob can sign in with the PUBLICLY KNOWN tokens " +
-		"demo-staff-token, demo-support-token, demo-alice-token and demo-bob-token. Never do this on a database that matters.")
+	if err := loadMarketplace(ctx, d, market); err != nil {
+		return fmt.Errorf("demo marketplace: %w", err)
+	}
+	log.Warn("DEMO DATA LOADED: users admin, support, alice, bob and carol can sign in with the PUBLICLY KNOWN tokens " +
+		"demo-staff-token, demo-support-token, demo-alice-token, demo-bob-token and demo-carol-token. Never do this on a database that matters.")
 	return nil
 }
 

@@ -128,9 +128,13 @@ func (r *Registry) periodicJobs(overrides map[string]string, log *slog.Logger) (
 	known := map[string]bool{}
 	var out []*river.PeriodicJob
 	for _, p := range r.periodic {
+		// River panics on a bad or duplicate ID (or one of 128+ characters)
+		// inside NewClient; fail with a message instead.
+		if known[p.ID] {
+			return nil, fmt.Errorf("periodic job id %q is registered twice", p.ID)
+		}
 		known[p.ID] = true
-		// River panics on a bad ID inside NewClient; fail with a message instead.
-		if !periodicIDPattern.MatchString(p.ID) {
+		if len(p.ID) >= 128 || !periodicIDPattern.MatchString(p.ID) {
 			return nil, fmt.Errorf("periodic job id %q is not valid for River", p.ID)
 		}
 		spec := p.Schedule

@@ -1,0 +1,793 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
+
+	"github.com/heed-dev/heed/internal/db"
+	"github.com/heed-dev/heed/internal/marketplace"
+)
+
+type uuidPath struct {
+	UUID string `path:"uuid" doc:"Object uuid (32 hex characters; the dashed form is accepted)."`
+}
+
+func (p uuidPath) parse() (uuid.UUID, error) { return ParseUUID(p.UUID) }
+
+type namedListInput struct {
+	ListParams
+	Name string `query:"name" doc:"Case-insensitive substring of the name."`
+	O    string `query:"o" doc:"Ordering: comma-separated fields, '-' for descending."`
+}
+
+type customerScopedListInput struct {
+	namedListInput
+	Customer     string `query:"customer" doc:"Customer uuid or URL."`
+	CustomerUUID string `query:"customer_uuid" doc:"Customer uuid."`
+}
+
+func (in customerScopedListInput) customer() (*uuid.UUID, error) {
+	ref := in.CustomerUUID
+	if ref == "" {
+		ref = in.Customer
+	}
+	return parseRef("customer", ref)
+}
+
+type RoleAssignment struct {
+	UserUUID       string     `json:"user_uuid" format:"uuid"`
+	UserUsername   string     `json:"user_username"`
+	UserFullName   string     `json:"user_full_name"`
+	UserEmail      string     `json:"user_email"`
+	RoleName       string     `json:"role_name"`
+	ExpirationTime *time.Time `json:"expiration_time" nullable:"true"`
+	Created        time.Time  `json:"created"`
+	CreatedBy      string     `json:"created_by_username"`
+}
+
+func roleOut(a marketplace.RoleAssignment) RoleAssignment {
+	return RoleAssignment{UserUUID: HexUUID(a.UserUUID), UserUsername: a.Username, UserFullName: a.FullName,
+		UserEmail: a.Email, RoleName: string(a.Role), ExpirationTime: utcPtr(a.ExpirationTime),
+		Created: a.Created.UTC(), CreatedBy: a.CreatedBy}
+}
+
+type addUserInput struct {
+	uuidPath
+	Body struct {
+		User           string     `json:"user" minLength:"1" doc:"User uuid or URL."`
+		Role           string     `json:"role" enum:"CUSTOMER.OWNER,CUSTOMER.MANAGER,PROJECT.ADMIN,PROJECT.MANAGER,PROJECT.MEMBER,OFFERING.MANAGER"`
+		ExpirationTime *time.Time `json:"expiration_time,omitempty" nullable:"true"`
+	}
+}
+
+type deleteUserInput struct {
+	uuidPath
+	Body struct {
+		User string `json:"user" minLength:"1" doc:"User uuid or URL."`
+		Role string `json:"role" enum:"CUSTOMER.OWNER,CUSTOMER.MANAGER,PROJECT.ADMIN,PROJECT.MANAGER,PROJECT.MEMBER,OFFERING.MANAGER"`
+	}
+}
+
+type listUsersInput struct {
+	uuidPath
+	ListParams
+}
+
+type body[T any] struct{ Body T }
+
+// Error lists used in operation declarations.
+var (
+	errsRead  = []int{http.StatusUnauthorized, http.StatusNotFound}
+	errsWrite = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusRequestEntityTooLarge}
+)
+
+// registerRoleActions adds add_user, delete_user and list_users under prefix.
+func registerRoleActions(api huma.API, svc *marketplace.Service, prefix, opPrefix, tag string, scope marketplace.ScopeType) {
+	huma.Register(api, huma.Operation{
+		OperationID: opPrefix + "_add_user", Method: http.MethodPost, Path: prefix + "{uuid}/add_user/",
+		DefaultStatus: http.StatusCreated, Summary: "Grant a role", Tags: []string{tag}, Security: authRequired, Errors: errsWrite,
+	}, func(ctx context.Context, in *addUserInput) (*body[RoleAssignment], error) {
+		id, err := in.parse()
+		if err != nil {
+			return nil, err
+		}
+		user, err := parseRef("user", in.Body.User)
+		if err != nil {
+			return nil, err
+		}
+		a, err := svc.AddUser(ctx, CurrentUser(ctx), scope, id, marketplace.RoleGrant{
+			User: refValue(user), Role: marketplace.Role(in.Body.Role), ExpirationTime: in.Body.ExpirationTime,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &body[RoleAssignment]{Body: roleOut(*a)}, nil
+	})
+	huma.Register(api, huma.Operation{
+		OperationID: opPrefix + "_delete_user", Method: http.MethodPost, Path: prefix + "{uuid}/delete_user/",
+		DefaultStatus: http.StatusNoContent, Summary: "Revoke a role", Tags: []string{tag}, Security: authRequired, Errors: errsWrite,
+	}, func(ctx context.Context, in *deleteUserInput) (*struct{}, error) {
+		id, err := in.parse()
+		if err != nil {
+			return nil, err
+		}
+		user, err := parseRef("user", in.Body.User)
+		if err != nil {
+			return nil, err
+		}
+		return nil, svc.DeleteUser(ctx, CurrentUser(ctx), scope, id, refValue(user), marketplace.Role(in.Body.Role))
+	})
+	registerList(api, huma.Operation{
+		OperationID: opPrefix + "_list_users", Path: prefix + "{uuid}/list_users/",
+		Summary: "List role holders", Tags: []string{tag}, Security: authRequired, Errors: errsRead,
+	}, func(ctx context.Context, in *listUsersInput, page db.Page) ([]RoleAssignment, int, error) {
+		id, err := in.parse()
+		if err != nil {
+			return nil, 0, err
+		}
+		list, total, err := svc.ListRoleUsers(ctx, CurrentUser(ctx), scope, id, page)
+		if err != nil {
+			return nil, 0, err
+		}
+		out := make([]RoleAssignment, len(list))
+		for i, a := range list {
+			out[i] = roleOut(a)
+		}
+		return out, total, nil
+	})
+}
+
+func registerMarketplace(api huma.API, svc *marketplace.Service) {
+	registerCustomers(api, svc)
+	registerOfferings(api, svc)
+	registerOrders(api, svc)
+	registerResources(api, svc, "/api/marketplace-resources/", "marketplace_resources", "marketplace-resources", marketplace.ConsumerView)
+	registerResources(api, svc, "/api/marketplace-provider-resources/", "marketplace_provider_resources", "marketplace-provider-resources", marketplace.ProviderView)
+}
+
+func registerCustomers(api huma.API, svc *marketplace.Service) {
+	tag := []string{"customers"}
+	registerList(api, huma.Operation{
+		OperationID: "customers_list", Path: "/api/customers/", Summary: "List customers",
+		Description: "Customers on which the user holds a role (directly, through a project or an offering); staff and support see all.",
+		Tags:        tag, Security: authRequired, Errors: errsRead,
+	}, func(ctx context.Context, in *namedListInput, page db.Page) ([]Customer, int, error) {
+		list, total, err := svc.ListCustomers(ctx, CurrentUser(ctx), marketplace.ListFilter{Name: in.Name, Ordering: in.O}, page)
+		if err != nil {
+			return nil, 0, err
+		}
+		l := linksFrom(ctx)
+		out := make([]Customer, len(list))
+		for i, c := range list {
+			out[i] = customerOut(l, c)
+		}
+		return out, total, nil
+	})
+	huma.Register(api, huma.Operation{
+		OperationID: "customers_retrieve", Method: http.MethodGet, Path: "/api/customers/{uuid}/",
+		Summary: "Get a customer", Tags: tag, Security: authRequired, Errors: errsRead,
+	}, func(ctx context.Context, in *uuidPath) (*body[Customer], error) {
+		id, err := in.parse()
+		if err != nil {
+			return nil, err
+		}
+		c, err := svc.GetCustomer(ctx, CurrentUser(ctx), id)
+		if err != nil {
+			return nil, err
+		}
+		return &body[Customer]{Body: customerOut(linksFrom(ctx), c)}, nil
+	})
+	type createCustomer struct {
+		Body struct {
+			Name        string `json:"name" minLength:"1" maxLength:"150"`
+			Slug        string `json:"slug,omitempty" maxLength:"50"`
+			Description string `json:"description,omitempty"`
+			Email       string `json:"email,omitempty" maxLength:"254"`
+		}
+	}
+	huma.Register(api, huma.Operation{
+		OperationID: "customers_create", Method: http.MethodPost, Path: "/api/customers/", DefaultStatus: http.StatusCreated,
+		Summary: "Create a customer (staff)", Tags: tag, Security: authRequired, Errors: errsWrite,
+	}, func(ctx context.Context, in *createCustomer) (*body[Customer], error) {
+		c, err := svc.CreateCustomer(ctx, CurrentUser(ctx), marketplace.CustomerInput{
+			Name: in.Body.Name, Slug: in.Body.Slug, Description: in.Body.Description, Email: in.Body.Email,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &body[Customer]{Body: customerOut(linksFrom(ctx), c)}, nil
+	})
+	registerRoleActions(api, svc, "/api/customers/", "customers", "customers", marketplace.ScopeCustomer)
+
+	ptag := []string{"projects"}
+	registerList(api, huma.Operation{
+		OperationID: "projects_list", Path: "/api/projects/", Summary: "List projects",
+		Description: "Projects on which the user, or their customer role, gives access; staff and support see all.",
+		Tags:        ptag, Security: authRequired, Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
+	}, func(ctx context.Context, in *customerScopedListInput, page db.Page) ([]Project, int, error) {
+		cust, err := in.customer()
+		if err != nil {
+			return nil, 0, err
+		}
+		list, total, err := svc.ListProjects(ctx, CurrentUser(ctx), marketplace.ListFilter{Name: in.Name, Ordering: in.O, CustomerUUID: cust}, page)
+		if err != nil {
+			return nil, 0, err
+		}
+		l := linksFrom(ctx)
+		out := make([]Project, len(list))
+		for i, p := range list {
+			out[i] = projectOut(l, p)
+		}
+		return out, total, nil
+	})
+	huma.Register(api, huma.Operation{
+		OperationID: "projects_retrieve", Method: http.MethodGet, Path: "/api/projects/{uuid}/",
+		Summary: "Get a project", Tags: ptag, Security: authRequired, Errors: errsRead,
+	}, func(ctx context.Context, in *uuidPath) (*body[Project], error) {
+		id, err := in.parse()
+		if err != nil {
+			return nil, err
+		}
+		p, err := svc.GetProject(ctx, CurrentUser(ctx), id)
+		if err != nil {
+			return nil, err
+		}
+		return &body[Project]{Body: projectOut(linksFrom(ctx), p)}, nil
+	})
+	type createProject struct {
+		Body struct {
+			Customer    string `json:"customer" minLength:"1" doc:"Customer uuid or URL."`
+			Name        string `json:"name" minLength:"1" maxLength:"500"`
+			Slug        string `json:"slug,omitempty" maxLength:"50"`
+			Description string `json:"description,omitempty"`
+		}
+	}
+	huma.Register(api, huma.Operation{
+		OperationID: "projects_create", Method: http.MethodPost, Path: "/api/projects/", DefaultStatus: http.StatusCreated,
+		Summary: "Create a project (customer owners)", Tags: ptag, Security: authRequired, Errors: errsWrite,
+	}, func(ctx context.Context, in *createProject) (*body[Project], error) {
+		cust, err := parseRef("customer", in.Body.Customer)
+		if err != nil {
+			return nil, err
+		}
+		p, err := svc.CreateProject(ctx, CurrentUser(ctx), marketplace.ProjectInput{
+			Customer: refValue(cust), Name: in.Body.Name, Slug: in.Body.Slug, Description: in.Body.Description,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &body[Project]{Body: projectOut(linksFrom(ctx), p)}, nil
+	})
+	registerRoleActions(api, svc, "/api/projects/", "projects", "projects", marketplace.ScopeProject)
+}
+
+func registerOfferings(api huma.API, svc *marketplace.Service) {
+	tag := []string{"marketplace-provider-offerings"}
+	type listOfferings struct {
+		customerScopedListInput
+		Type  string `query:"type" doc:"Offering type, e.g. basic."`
+		State string `query:"state" enum:"Draft,Active,Paused,"`
+	}
+	registerList(api, huma.Operation{
+		OperationID: "marketplace_provider_offerings_list", Path: "/api/marketplace-provider-offerings/",
+		Summary: "List offerings", Description: "The catalogue is visible to every authenticated user.",
+		Tags: tag, Security: authRequired, Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
+	}, func(ctx context.Context, in *listOfferings, page db.Page) ([]Offering, int, error) {
+		cust, err := in.customer()
+		if err != nil {
+			return nil, 0, err
+		}
+		list, total, err := svc.ListOfferings(ctx, CurrentUser(ctx), marketplace.OfferingFilter{
+			ListFilter: marketplace.ListFilter{Name: in.Name, Ordering: in.O, CustomerUUID: cust}, Type: in.Type, State: in.State,
+		}, page)
+		if err != nil {
+			return nil, 0, err
+		}
+		l := linksFrom(ctx)
+		out := make([]Offering, len(list))
+		for i, o := range list {
+			out[i] = offeringOut(l, o)
+		}
+		return out, total, nil
+	})
+	huma.Register(api, huma.Operation{
+		OperationID: "marketplace_provider_offerings_retrieve", Method: http.MethodGet, Path: "/api/marketplace-provider-offerings/{uuid}/",
+		Summary: "Get an offering", Tags: tag, Security: authRequired, Errors: errsRead,
+	}, func(ctx context.Context, in *uuidPath) (*body[Offering], error) {
+		id, err := in.parse()
+		if err != nil {
+			return nil, err
+		}
+		o, err := svc.GetOffering(ctx, CurrentUser(ctx), id)
+		if err != nil {
+			return nil, err
+		}
+		return &body[Offering]{Body: offeringOut(linksFrom(ctx), o)}, nil
+	})
+	type createOffering struct {
+		Body struct {
+			Customer      string              `json:"customer" minLength:"1" doc:"Provider customer uuid or URL."`
+			Name          string              `json:"name" minLength:"1" maxLength:"150"`
+			Description   string              `json:"description,omitempty"`
+			Type          string              `json:"type,omitempty" doc:"Offering type (default basic)."`
+			State         string              `json:"state,omitempty" enum:"Draft,Active,Paused"`
+			Components    []OfferingComponent `json:"components,omitempty"`
+			PluginOptions map[string]any      `json:"plugin_options,omitempty" doc:"Includes resource_expiration_reminders (list of day counts) and manual_provider_approval (bool)."`
+		}
+	}
+	huma.Register(api, huma.Operation{
+		OperationID: "marketplace_provider_offerings_create", Method: http.MethodPost, Path: "/api/marketplace-provider-offerings/",
+		DefaultStatus: http.StatusCreated, Summary: "Create an offering (provider owners)", Tags: tag, Security: authRequired, Errors: errsWrite,
+	}, func(ctx context.Context, in *createOffering) (*body[Offering], error) {
+		cust, err := parseRef("customer", in.Body.Customer)
+		if err != nil {
+			return nil, err
+		}
+		comps := make([]marketplace.Component, len(in.Body.Components))
+		for i, c := range in.Body.Components {
+			comps[i] = marketplace.Component(c)
+		}
+		o, err := svc.CreateOffering(ctx, CurrentUser(ctx), marketplace.OfferingInput{
+			Customer: refValue(cust), Name: in.Body.Name, Description: in.Body.Description, Type: in.Body.Type,
+			State: in.Body.State, Components: comps, PluginOptions: in.Body.PluginOptions,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &body[Offering]{Body: offeringOut(linksFrom(ctx), o)}, nil
+	})
+
+	ptag := []string{"marketplace-plans"}
+	type listPlans struct {
+		ListParams
+		Offering     string `query:"offering" doc:"Offering uuid or URL."`
+		OfferingUUID string `query:"offering_uuid" doc:"Offering uuid."`
+		O            string `query:"o" doc:"Ordering: name, created, unit_price."`
+	}
+	registerList(api, huma.Operation{
+		OperationID: "marketplace_plans_list", Path: "/api/marketplace-plans/", Summary: "List plans",
+		Tags: ptag, Security: authRequired, Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
+	}, func(ctx context.Context, in *listPlans, page db.Page) ([]Plan, int, error) {
+		ref := in.OfferingUUID
+		if ref == "" {
+			ref = in.Offering
+		}
+		off, err := parseRef("offering", ref)
+		if err != nil {
+			return nil, 0, err
+		}
+		list, total, err := svc.ListPlans(ctx, CurrentUser(ctx), marketplace.PlanFilter{Offering: off, Ordering: in.O}, page)
+		if err != nil {
+			return nil, 0, err
+		}
+		l := linksFrom(ctx)
+		out := make([]Plan, len(list))
+		for i, p := range list {
+			out[i] = planOut(l, p)
+		}
+		return out, total, nil
+	})
+	huma.Register(api, huma.Operation{
+		OperationID: "marketplace_plans_retrieve", Method: http.MethodGet, Path: "/api/marketplace-plans/{uuid}/",
+		Summary: "Get a plan", Tags: ptag, Security: authRequired, Errors: errsRead,
+	}, func(ctx context.Context, in *uuidPath) (*body[Plan], error) {
+		id, err := in.parse()
+		if err != nil {
+			return nil, err
+		}
+		p, err := svc.GetPlan(ctx, CurrentUser(ctx), id)
+		if err != nil {
+			return nil, err
+		}
+		return &body[Plan]{Body: planOut(linksFrom(ctx), p)}, nil
+	})
+	type createPlan struct {
+		Body struct {
+			Offering    string `json:"offering" minLength:"1" doc:"Offering uuid or URL."`
+			Name        string `json:"name" minLength:"1" maxLength:"150"`
+			Description string `json:"description,omitempty"`
+			UnitPrice   string `json:"unit_price,omitempty" doc:"Decimal as a string, e.g. \"10.50\"."`
+			Unit        string `json:"unit,omitempty" enum:"month,quarter,half_month,day,hour,quantity"`
+		}
+	}
+	huma.Register(api, huma.Operation{
+		OperationID: "marketplace_plans_create", Method: http.MethodPost, Path: "/api/marketplace-plans/",
+		DefaultStatus: http.StatusCreated, Summary: "Create a plan (provider owners, offering managers)", Tags: ptag,
+		Security: authRequired, Errors: errsWrite,
+	}, func(ctx context.Context, in *createPlan) (*body[Plan], error) {
+		off, err := parseRef("offering", in.Body.Offering)
+		if err != nil {
+			return nil, err
+		}
+		p, err := svc.CreatePlan(ctx, CurrentUser(ctx), marketplace.PlanInput{
+			Offering: refValue(off), Name: in.Body.Name, Description: in.Body.Description,
+			UnitPrice: in.Body.UnitPrice, Unit: in.Body.Unit,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &body[Plan]{Body: planOut(linksFrom(ctx), p)}, nil
+	})
+}
+
+func registerOrders(api huma.API, svc *marketplace.Service) {
+	tag := []string{"marketplace-orders"}
+	type listOrders struct {
+		ListParams
+		Project  string   `query:"project_uuid" doc:"Project uuid."`
+		Customer string   `query:"customer_uuid" doc:"Customer uuid."`
+		Offering string   `query:"offering_uuid" doc:"Offering uuid."`
+		Resource string   `query:"resource_uuid" doc:"Resource uuid."`
+		State    []string `query:"state,explode" enum:"pending-consumer,pending-provider,pending-project,pending-start-date,executing,done,erred,canceled,rejected" doc:"Repeat to match any of several states."`
+		Type     string   `query:"type" enum:"Create,Update,Terminate,"`
+		O        string   `query:"o" doc:"Ordering: created, modified, state, type."`
+	}
+	registerList(api, huma.Operation{
+		OperationID: "marketplace_orders_list", Path: "/api/marketplace-orders/", Summary: "List orders",
+		Description: "Orders of projects the user has a role in, and orders for offerings the user provides.",
+		Tags:        tag, Security: authRequired, Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
+	}, func(ctx context.Context, in *listOrders, page db.Page) ([]Order, int, error) {
+		var f marketplace.OrderFilter
+		var err error
+		for _, r := range []struct {
+			name string
+			val  string
+			dst  **uuid.UUID
+		}{{"project_uuid", in.Project, &f.Project}, {"customer_uuid", in.Customer, &f.Customer},
+			{"offering_uuid", in.Offering, &f.Offering}, {"resource_uuid", in.Resource, &f.Resource}} {
+			if *r.dst, err = parseRef(r.name, r.val); err != nil {
+				return nil, 0, err
+			}
+		}
+		f.States, f.Type, f.Ordering = in.State, in.Type, in.O
+		list, total, err := svc.ListOrders(ctx, CurrentUser(ctx), f, page)
+		if err != nil {
+			return nil, 0, err
+		}
+		l := linksFrom(ctx)
+		out := make([]Order, len(list))
+		for i, o := range list {
+			out[i] = orderOut(l, o)
+		}
+		return out, total, nil
+	})
+	huma.Register(api, huma.Operation{
+		OperationID: "marketplace_orders_retrieve", Method: http.MethodGet, Path: "/api/marketplace-orders/{uuid}/",
+		Summary: "Get an order", Tags: tag, Security: authRequired, Errors: errsRead,
+	}, func(ctx context.Context, in *uuidPath) (*body[Order], error) {
+		id, err := in.parse()
+		if err != nil {
+			return nil, err
+		}
+		o, err := svc.GetOrder(ctx, CurrentUser(ctx), id)
+		if err != nil {
+			return nil, err
+		}
+		return &body[Order]{Body: orderOut(linksFrom(ctx), o)}, nil
+	})
+	type createOrder struct {
+		Body struct {
+			Type           string           `json:"type,omitempty" enum:"Create,Update,Terminate" doc:"Default Create."`
+			Project        string           `json:"project,omitempty" doc:"Project uuid or URL (Create)."`
+			Offering       string           `json:"offering,omitempty" doc:"Offering uuid or URL (Create)."`
+			Plan           string           `json:"plan,omitempty" doc:"Plan uuid or URL."`
+			Resource       string           `json:"resource,omitempty" doc:"Resource uuid or URL (Update, Terminate)."`
+			Attributes     map[string]any   `json:"attributes,omitempty" doc:"Offering-specific; attributes.name names a new resource."`
+			Limits         map[string]int64 `json:"limits,omitempty"`
+			RequestComment string           `json:"request_comment,omitempty" maxLength:"255"`
+		}
+	}
+	huma.Register(api, huma.Operation{
+		OperationID: "marketplace_orders_create", Method: http.MethodPost, Path: "/api/marketplace-orders/",
+		DefaultStatus: http.StatusCreated, Summary: "Place an order",
+		Description: "Needs ORDER.CREATE on the project. A creator who may also approve (ORDER.APPROVE) passes the consumer step at once; " +
+			"otherwise the order waits in pending-consumer.",
+		Tags: tag, Security: authRequired, Errors: errsWrite,
+	}, func(ctx context.Context, in *createOrder) (*body[Order], error) {
+		b := in.Body
+		project, err := parseRef("project", b.Project)
+		if err != nil {
+			return nil, err
+		}
+		offering, err := parseRef("offering", b.Offering)
+		if err != nil {
+			return nil, err
+		}
+		plan, err := parseRef("plan", b.Plan)
+		if err != nil {
+			return nil, err
+		}
+		resource, err := parseRef("resource", b.Resource)
+		if err != nil {
+			return nil, err
+		}
+		o, err := svc.CreateOrder(ctx, CurrentUser(ctx), marketplace.OrderInput{
+			Type: b.Type, Project: refValue(project), Offering: refValue(offering), Plan: plan, Resource: resource,
+			Attributes: b.Attributes, Limits: b.Limits, RequestComment: b.RequestComment,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &body[Order]{Body: orderOut(linksFrom(ctx), o)}, nil
+	})
+	for _, a := range []struct {
+		action  marketplace.OrderAction
+		summary string
+	}{
+		{marketplace.ApproveByConsumer, "Approve as the consumer (ORDER.APPROVE on the project)"},
+		{marketplace.RejectByConsumer, "Reject as the consumer (ORDER.APPROVE on the project)"},
+		{marketplace.ApproveByProvider, "Approve as the provider (provider owner or offering manager)"},
+		{marketplace.RejectByProvider, "Reject as the provider (provider owner or offering manager)"},
+		{marketplace.CancelOrder, "Cancel a pending order (its creator or a consumer approver)"},
+	} {
+		action := a.action
+		huma.Register(api, huma.Operation{
+			OperationID: "marketplace_orders_" + string(action), Method: http.MethodPost,
+			Path: "/api/marketplace-orders/{uuid}/" + string(action) + "/", Summary: a.summary, Tags: tag,
+			Security: authRequired, Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
+		}, func(ctx context.Context, in *uuidPath) (*body[Order], error) {
+			id, err := in.parse()
+			if err != nil {
+				return nil, err
+			}
+			o, err := svc.Transition(ctx, CurrentUser(ctx), id, action)
+			if err != nil {
+				return nil, err
+			}
+			return &body[Order]{Body: orderOut(linksFrom(ctx), o)}, nil
+		})
+	}
+}
+
+func registerResources(api huma.API, svc *marketplace.Service, prefix, opPrefix, tagName string, view marketplace.View) {
+	tag := []string{tagName}
+	collection := prefix[len("/api/") : len(prefix)-1]
+	type listResources struct {
+		ListParams
+		Project       string   `query:"project" doc:"Project uuid or URL."`
+		ProjectUUID   string   `query:"project_uuid" doc:"Project uuid."`
+		Customer      string   `query:"customer" doc:"Customer uuid or URL."`
+		CustomerUUID  string   `query:"customer_uuid" doc:"Customer uuid."`
+		Offering      string   `query:"offering" doc:"Offering uuid or URL."`
+		OfferingUUID  string   `query:"offering_uuid" doc:"Offering uuid."`
+		State         []string `query:"state,explode" enum:"Creating,OK,Erred,Updating,Terminating,Terminated" doc:"Repeat to match any of several states."`
+		Name          string   `query:"name" doc:"Case-insensitive substring of the name."`
+		EndDateBefore string   `query:"end_date_before" format:"date" doc:"End date on or before this date (YYYY-MM-DD)."`
+		EndDateAfter  string   `query:"end_date_after" format:"date" doc:"End date on or after this date (YYYY-MM-DD)."`
+		O             string   `query:"o" doc:"Ordering: name, created, modified, state, end_date, project_name, customer_name, offering_name."`
+	}
+	one := func(ctx context.Context, r *marketplace.Resource) *body[Resource] {
+		return &body[Resource]{Body: resourceOut(linksFrom(ctx), collection, r)}
+	}
+	registerList(api, huma.Operation{
+		OperationID: opPrefix + "_list", Path: prefix, Summary: "List resources", Tags: tag, Security: authRequired,
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
+	}, func(ctx context.Context, in *listResources, page db.Page) ([]Resource, int, error) {
+		var f marketplace.ResourceFilter
+		pick := func(a, b string) string {
+			if a != "" {
+				return a
+			}
+			return b
+		}
+		var err error
+		if f.Project, err = parseRef("project", pick(in.ProjectUUID, in.Project)); err != nil {
+			return nil, 0, err
+		}
+		if f.Customer, err = parseRef("customer", pick(in.CustomerUUID, in.Customer)); err != nil {
+			return nil, 0, err
+		}
+		if f.Offering, err = parseRef("offering", pick(in.OfferingUUID, in.Offering)); err != nil {
+			return nil, 0, err
+		}
+		for name, v := range map[string]string{"end_date_before": in.EndDateBefore, "end_date_after": in.EndDateAfter} {
+			if v != "" {
+				if _, ok := marketplace.ParseDate(v); !ok {
+					return nil, 0, &DRFError{status: http.StatusBadRequest, fields: map[string][]string{name: {"Enter a valid date."}}}
+				}
+			}
+		}
+		if in.EndDateBefore != "" {
+			f.EndDateBefore = &in.EndDateBefore
+		}
+		if in.EndDateAfter != "" {
+			f.EndDateAfter = &in.EndDateAfter
+		}
+		f.States, f.Name, f.Ordering = in.State, in.Name, in.O
+		list, total, err := svc.ListResources(ctx, CurrentUser(ctx), view, f, page)
+		if err != nil {
+			return nil, 0, err
+		}
+		l := linksFrom(ctx)
+		out := make([]Resource, len(list))
+		for i, r := range list {
+			out[i] = resourceOut(l, collection, r)
+		}
+		return out, total, nil
+	})
+	huma.Register(api, huma.Operation{
+		OperationID: opPrefix + "_retrieve", Method: http.MethodGet, Path: prefix + "{uuid}/",
+		Summary: "Get a resource", Tags: tag, Security: authRequired, Errors: errsRead,
+	}, func(ctx context.Context, in *uuidPath) (*body[Resource], error) {
+		id, err := in.parse()
+		if err != nil {
+			return nil, err
+		}
+		r, err := svc.GetResource(ctx, CurrentUser(ctx), view, id)
+		if err != nil {
+			return nil, err
+		}
+		return one(ctx, r), nil
+	})
+	type patchResource struct {
+		uuidPath
+		Body struct {
+			Name        *string        `json:"name,omitempty" minLength:"1" maxLength:"150"`
+			Description *string        `json:"description,omitempty"`
+			EndDate     *string        `json:"end_date,omitempty" doc:"YYYY-MM-DD; an empty string clears it."`
+			Options     map[string]any `json:"options,omitempty"`
+		}
+	}
+	type putResource struct {
+		uuidPath
+		Body struct {
+			Name        string         `json:"name" minLength:"1" maxLength:"150"`
+			Description *string        `json:"description,omitempty"`
+			EndDate     *string        `json:"end_date,omitempty" doc:"YYYY-MM-DD; an empty string clears it."`
+			Options     map[string]any `json:"options,omitempty"`
+		}
+	}
+	update := func(ctx context.Context, id string, in marketplace.ResourceUpdate) (*body[Resource], error) {
+		u, err := ParseUUID(id)
+		if err != nil {
+			return nil, err
+		}
+		r, err := svc.UpdateResource(ctx, CurrentUser(ctx), view, u, in)
+		if err != nil {
+			return nil, err
+		}
+		return one(ctx, r), nil
+	}
+	huma.Register(api, huma.Operation{
+		OperationID: opPrefix + "_partial_update", Method: http.MethodPatch, Path: prefix + "{uuid}/",
+		Summary: "Update a resource (name, description, end_date, options)", Tags: tag, Security: authRequired, Errors: errsWrite,
+	}, func(ctx context.Context, in *patchResource) (*body[Resource], error) {
+		return update(ctx, in.UUID, marketplace.ResourceUpdate{Name: in.Body.Name, Description: in.Body.Description,
+			EndDate: in.Body.EndDate, Options: in.Body.Options})
+	})
+	huma.Register(api, huma.Operation{
+		OperationID: opPrefix + "_update", Method: http.MethodPut, Path: prefix + "{uuid}/",
+		Summary: "Replace a resource's editable fields", Tags: tag, Security: authRequired, Errors: errsWrite,
+	}, func(ctx context.Context, in *putResource) (*body[Resource], error) {
+		return update(ctx, in.UUID, marketplace.ResourceUpdate{Name: &in.Body.Name, Description: in.Body.Description,
+			EndDate: in.Body.EndDate, Options: in.Body.Options})
+	})
+
+	type slugInput struct {
+		uuidPath
+		Body struct {
+			Slug string `json:"slug" minLength:"1" maxLength:"50" pattern:"^[-a-zA-Z0-9_]+$"`
+		}
+	}
+	huma.Register(api, huma.Operation{
+		OperationID: opPrefix + "_set_slug", Method: http.MethodPost, Path: prefix + "{uuid}/set_slug/",
+		Summary: "Set the slug (staff)", Tags: tag, Security: authRequired, Errors: errsWrite,
+	}, func(ctx context.Context, in *slugInput) (*body[Resource], error) {
+		id, err := in.parse()
+		if err != nil {
+			return nil, err
+		}
+		r, err := svc.SetSlug(ctx, CurrentUser(ctx), view, id, in.Body.Slug)
+		if err != nil {
+			return nil, err
+		}
+		return one(ctx, r), nil
+	})
+	registerFlag[downscaledBody](api, svc, prefix, opPrefix, tag, view, one, marketplace.FlagDownscaled)
+	registerFlag[pausedBody](api, svc, prefix, opPrefix, tag, view, one, marketplace.FlagPaused)
+	registerFlag[restrictBody](api, svc, prefix, opPrefix, tag, view, one, marketplace.FlagRestrictMemberAccess)
+
+	type terminateInput struct {
+		uuidPath
+		Body *struct {
+			Attributes map[string]any `json:"attributes,omitempty"`
+			Comment    string         `json:"request_comment,omitempty" maxLength:"255"`
+		} `required:"false"`
+	}
+	type terminateOut struct {
+		Body struct {
+			OrderUUID string `json:"order_uuid" format:"uuid"`
+		}
+	}
+	huma.Register(api, huma.Operation{
+		OperationID: opPrefix + "_terminate", Method: http.MethodPost, Path: prefix + "{uuid}/terminate/",
+		Summary: "Terminate (creates a Terminate order; needs RESOURCE.TERMINATE)", Tags: tag, Security: authRequired, Errors: errsWrite,
+	}, func(ctx context.Context, in *terminateInput) (*terminateOut, error) {
+		id, err := in.parse()
+		if err != nil {
+			return nil, err
+		}
+		comment := ""
+		if in.Body != nil {
+			comment = in.Body.Comment
+		}
+		o, err := svc.Terminate(ctx, CurrentUser(ctx), view, id, comment)
+		if err != nil {
+			return nil, err
+		}
+		out := &terminateOut{}
+		out.Body.OrderUUID = HexUUID(o.UUID)
+		return out, nil
+	})
+	type renewInput struct {
+		uuidPath
+		Body struct {
+			EndDate       *string `json:"end_date,omitempty" format:"date" doc:"New end date (YYYY-MM-DD), later than the current one."`
+			ExtensionDays *int    `json:"extension_days,omitempty" minimum:"1" maximum:"3650" doc:"Days to add to the current end date (or to today)."`
+		}
+	}
+	huma.Register(api, huma.Operation{
+		OperationID: opPrefix + "_renew", Method: http.MethodPost, Path: prefix + "{uuid}/renew/",
+		Summary: "Move the end date forward (needs ORDER.APPROVE on the project)", Tags: tag, Security: authRequired, Errors: errsWrite,
+	}, func(ctx context.Context, in *renewInput) (*body[Resource], error) {
+		id, err := in.parse()
+		if err != nil {
+			return nil, err
+		}
+		r, err := svc.Renew(ctx, CurrentUser(ctx), view, id, marketplace.RenewInput{EndDate: in.Body.EndDate, ExtensionDays: in.Body.ExtensionDays})
+		if err != nil {
+			return nil, err
+		}
+		return one(ctx, r), nil
+	})
+}
+
+type downscaledBody struct {
+	Downscaled bool `json:"downscaled"`
+}
+
+type pausedBody struct {
+	Paused bool `json:"paused"`
+}
+
+type restrictBody struct {
+	RestrictMemberAccess bool `json:"restrict_member_access"`
+}
+
+func flagValue(b any) bool {
+	switch v := b.(type) {
+	case downscaledBody:
+		return v.Downscaled
+	case pausedBody:
+		return v.Paused
+	case restrictBody:
+		return v.RestrictMemberAccess
+	}
+	return false
+}
+
+func registerFlag[B any](api huma.API, svc *marketplace.Service, prefix, opPrefix string, tag []string, view marketplace.View,
+	one func(context.Context, *marketplace.Resource) *body[Resource], flag marketplace.StaffFlag) {
+	type input struct {
+		uuidPath
+		Body B
+	}
+	huma.Register(api, huma.Operation{
+		OperationID: opPrefix + "_set_" + string(flag), Method: http.MethodPost, Path: prefix + "{uuid}/set_" + string(flag) + "/",
+		Summary: "Set " + string(flag) + " (staff)", Tags: tag, Security: authRequired, Errors: errsWrite,
+	}, func(ctx context.Context, in *input) (*body[Resource], error) {
+		id, err := in.parse()
+		if err != nil {
+			return nil, err
+		}
+		r, err := svc.SetFlag(ctx, CurrentUser(ctx), view, id, flag, flagValue(in.Body))
+		if err != nil {
+			return nil, err
+		}
+		return one(ctx, r), nil
+	})
+}

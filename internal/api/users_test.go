@@ -1,0 +1,796 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/heed-dev/heed/internal/apptest"
+	"github.com/heed-dev/heed/internal/auth"
+)
+
+const (
+	msgNotProvided  = `{"detail":"Authentication credentials were not provided."}`
+	msgInvalidToken = `{"detail":"Invalid token."}`
+	msgForbidden    = `{"detail":"You do not have permission to perform this action."}`
+	msgNotFound     = `{"detail":"Not found."}`
+	msgInvalidPage  = `{"detail":"Invalid page."}`
+)
+
+var hexUUID = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// dashed turns a 32-hex uuid into its 8-4-4-4-12 form.
+func dashed(h string) string {
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func TestUsersMeAuthentication(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, apptest.Options{}, func(t *testing.T, h *apptest.Harness) {
+		accepted := []struct{ name, header, want string }{
+			{"Token scheme", "Token " + apptest.Alice, "alice"},
+			{"Token scheme lower case", "token " + apptest.Alice, "alice"},
+			{"Bearer scheme", "Bearer " + apptest.Alice, "alice"},
+			{"bare token", apptest.Alice, "alice"},
+			{"surrounding spaces", "  Token   " + apptest.Bob + "  ", "bob"},
+			{"staff", "Token " + apptest.Staff, "admin"},
+			{"support", "Bearer " + apptest.Support, "support"},
+		}
+		for _, c := range accepted {
+			t.Run(c.name, func(t *testing.T) {
+				r := doHeader(t, h, http.MethodGet, "/api/users/me/", c.header, nil).Want(t, http.StatusOK)
+				me := r.Object(t)
+				if me["username"] != c.want {
+					t.Fatalf("me = %v, want %s", me, c.want)
+				}
+				if u, _ := me["uuid"].(string); !hexUUID.MatchString(u) {
+					t.Errorf("uuid %q is not 32 hex characters", u)
+				}
+			})
+		}
+
+		rejected := []struct{ name, header, want string }{
+			{"no header", "", msgNotProvided},
+			{"empty scheme value", "Token ", msgNotProvided},
+			{"wrong token", "Token wrong-token", msgInvalidToken},
+			{"wrong bearer", "Bearer wrong-token", msgInvalidToken},
+			{"wrong bare token", "wrong-token", msgInvalidToken},
+			{"other scheme", "Basic " + apptest.Alice, msgInvalidToken},
+			{"token with a suffix", "Token " + apptest.Alice + "x", msgInvalidToken},
+		}
+		for _, c := range rejected {
+			t.Run(c.name, func(t *testing.T) {
+				r := doHeader(t, h, http.MethodGet, "/api/users/me/", c.header, nil)
+				wantJSON(t, r, http.StatusUnauthorized, c.want)
+				if got := r.Header.Get("WWW-Authenticate"); got != "Token" {
+					t.Errorf("WWW-Authenticate %q, want %q", got, "Token")
+				}
+			})
+		}
+
+		// Public endpoints ignore a bad token instead of failing the request.
+		t.Run("bad token on a public endpoint", func(t *testing.T) {
+			doHeader(t, h, http.MethodGet, "/healthz", "Token wrong-token", nil).Want(t, http.StatusOK)
+		})
+	})
+}
+
+func TestUsersVisibility(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, apptest.Options{}, func(t *testing.T, h *apptest.Harness) {
+		all := []string{"admin", "alice", "bob", "support"}
+		list := []struct {
+			name, token string
+			want        []string
+		}{
+			{"staff", apptest.Staff, all},
+			{"support", apptest.Support, all},
+			{"alice", apptest.Alice, []string{"alice"}},
+			{"bob", apptest.Bob, []string{"bob"}},
+		}
+		for _, c := range list {
+			t.Run("list as "+c.name, func(t *testing.T) {
+				r := do(t, h, http.MethodGet, "/api/users/", c.token, nil).Want(t, http.StatusOK)
+				if diff := cmp.Diff(c.want, usernames(r.List(t))); diff != "" {
+					t.Errorf("usernames (-want +got):\n%s", diff)
+				}
+				if got := r.Header.Get("X-Result-Count"); got != strconv.Itoa(len(c.want)) {
+					t.Errorf("X-Result-Count %q, want %d", got, len(c.want))
+				}
+			})
+		}
+		t.Run("list anonymously", func(t *testing.T) {
+			wantJSON(t, do(t, h, http.MethodGet, "/api/users/", "", nil), http.StatusUnauthorized, msgNotProvided)
+			wantJSON(t, do(t, h, http.MethodHead, "/api/users/", "wrong", nil), http.StatusUnauthorized, "")
+		})
+
+		ids := map[string]string{}
+		for _, name := range all {
+			ids[name] = uuidOf(t, h, name)
+		}
+		retrieve := []struct {
+			name, token, target string
+			status              int
+		}{
+			{"staff sees bob", apptest.Staff, "bob", http.StatusOK},
+			{"staff sees support", apptest.Staff, "support", http.StatusOK},
+			{"support sees alice", apptest.Support, "alice", http.StatusOK},
+			{"support sees admin", apptest.Support, "admin", http.StatusOK},
+			{"alice sees herself", apptest.Alice, "alice", http.StatusOK},
+			{"alice does not see bob", apptest.Alice, "bob", http.StatusNotFound},
+			{"alice does not see admin", apptest.Alice, "admin", http.StatusNotFound},
+			{"bob does not see alice", apptest.Bob, "alice", http.StatusNotFound},
+		}
+		for _, c := range retrieve {
+			for _, form := range []struct{ name, id string }{
+				{"hex", ids[c.target]},
+				{"dashed", dashed(ids[c.target])},
+				{"upper-case dashed", strings.ToUpper(dashed(ids[c.target]))},
+			} {
+				t.Run(c.name+" by "+form.name+" uuid", func(t *testing.T) {
+					r := do(t, h, http.MethodGet, "/api/users/"+form.id+"/", c.token, nil)
+					if c.status == http.StatusNotFound {
+						wantJSON(t, r, http.StatusNotFound, msgNotFound)
+						return
+					}
+					got := r.Want(t, http.StatusOK).Object(t)
+					if got["username"] != c.target || got["uuid"] != ids[c.target] {
+						t.Errorf("got %v, want %s with uuid %s", got, c.target, ids[c.target])
+					}
+				})
+			}
+		}
+		t.Run("anonymous retrieve", func(t *testing.T) {
+			wantJSON(t, do(t, h, http.MethodGet, "/api/users/"+ids["alice"]+"/", "", nil), http.StatusUnauthorized, msgNotProvided)
+		})
+
+		alice := ids["alice"]
+		for _, bad := range []string{
+			"not-a-uuid",
+			"00000000000000000000000000000000",     // well formed, no such user
+			"0123456789abcdef0123456789abcdef",     // well formed, no such user
+			alice[:31],                             // too short
+			alice + "0",                            // too long
+			"g" + alice[1:],                        // not hex
+			"{" + alice + "}",                      // braces
+			"urn:uuid:" + dashed(alice),            // URN
+			dashed(alice)[:35] + "x",               // bad dashed
+			strings.ReplaceAll(dashed(alice), "-", "_"),
+		} {
+			t.Run("malformed or unknown uuid "+bad, func(t *testing.T) {
+				wantJSON(t, do(t, h, http.MethodGet, "/api/users/"+url.PathEscape(bad)+"/", apptest.Staff, nil),
+					http.StatusNotFound, msgNotFound)
+			})
+		}
+	})
+}
+
+func TestUsersFiltersAndOrdering(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, apptest.Options{}, func(t *testing.T, h *apptest.Harness) {
+		cases := []struct {
+			name, query, token string
+			want               []string
+		}{
+			{"username", "username=bob", apptest.Staff, []string{"bob"}},
+			{"username is exact", "username=bo", apptest.Staff, []string{}},
+			{"username is case-sensitive", "username=BOB", apptest.Staff, []string{}},
+			{"email", "email=alice@example.com", apptest.Staff, []string{"alice"}},
+			{"email ignores case", "email=ALICE@Example.COM", apptest.Support, []string{"alice"}},
+			{"email is exact", "email=alice@example", apptest.Staff, []string{}},
+			{"filters combine", "username=alice&email=bob@example.com", apptest.Staff, []string{}},
+			{"filters keep visibility", "username=bob", apptest.Alice, []string{}},
+			{"own filter", "username=alice", apptest.Alice, []string{"alice"}},
+			{"is_active true", "is_active=true", apptest.Staff, []string{"admin", "alice", "bob", "support"}},
+			{"is_active True", "is_active=True", apptest.Staff, []string{"admin", "alice", "bob", "support"}},
+			{"is_active false", "is_active=false", apptest.Staff, []string{}},
+			{"is_active 0", "is_active=0", apptest.Staff, []string{}},
+			{"default order", "", apptest.Staff, []string{"admin", "alice", "bob", "support"}},
+			{"o=username", "o=username", apptest.Staff, []string{"admin", "alice", "bob", "support"}},
+			{"o=-username", "o=-username", apptest.Staff, []string{"support", "bob", "alice", "admin"}},
+			{"o=email", "o=email", apptest.Staff, []string{"admin", "alice", "bob", "support"}},
+			{"o=-email", "o=-email", apptest.Support, []string{"support", "bob", "alice", "admin"}},
+			{"o=-is_staff,username", "o=-is_staff,username", apptest.Staff, []string{"admin", "alice", "bob", "support"}},
+			{"o=-is_support,-username", "o=-is_support,-username", apptest.Staff, []string{"support", "bob", "alice", "admin"}},
+			{"unknown ordering is ignored", "o=password", apptest.Staff, []string{"admin", "alice", "bob", "support"}},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				r := do(t, h, http.MethodGet, "/api/users/?"+c.query, c.token, nil).Want(t, http.StatusOK)
+				if diff := cmp.Diff(c.want, usernames(r.List(t))); diff != "" {
+					t.Errorf("usernames (-want +got):\n%s", diff)
+				}
+				if got := r.Header.Get("X-Result-Count"); got != strconv.Itoa(len(c.want)) {
+					t.Errorf("X-Result-Count %q, want %d", got, len(c.want))
+				}
+			})
+		}
+
+		for _, bad := range []string{"maybe", "yes", "2", "TRUE "} {
+			t.Run("is_active="+bad, func(t *testing.T) {
+				r := do(t, h, http.MethodGet, "/api/users/?is_active="+url.QueryEscape(bad), apptest.Staff, nil)
+				wantJSON(t, r, http.StatusBadRequest,
+					fmt.Sprintf(`{"is_active":["Select a valid choice. %s is not one of the available choices."]}`, bad))
+			})
+		}
+
+		t.Run("inactive users", func(t *testing.T) {
+			bob := uuidOf(t, h, "bob")
+			do(t, h, http.MethodPatch, "/api/users/"+bob+"/", apptest.Staff, map[string]any{"is_active": false}).
+				Want(t, http.StatusOK)
+			for q, want := range map[string][]string{
+				"is_active=false": {"bob"},
+				"is_active=1":     {"admin", "alice", "support"},
+				"":                {"admin", "alice", "bob", "support"},
+			} {
+				r := do(t, h, http.MethodGet, "/api/users/?"+q, apptest.Staff, nil).Want(t, http.StatusOK)
+				if diff := cmp.Diff(want, usernames(r.List(t))); diff != "" {
+					t.Errorf("?%s (-want +got):\n%s", q, diff)
+				}
+			}
+			// An inactive user's token no longer authenticates.
+			wantJSON(t, do(t, h, http.MethodGet, "/api/users/me/", apptest.Bob, nil), http.StatusUnauthorized,
+				`{"detail":"User inactive or deleted."}`)
+		})
+	})
+}
+
+func TestUsersPagination(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, apptest.Options{}, func(t *testing.T, h *apptest.Harness) {
+		base := h.URL + "/api/users/"
+		cases := []struct {
+			name, query string
+			want        []string
+			links       map[string]string
+		}{
+			{
+				name: "first page", query: "page_size=1",
+				want: []string{"admin"},
+				links: map[string]string{
+					"first": base + "?page=1&page_size=1",
+					"next":  base + "?page=2&page_size=1",
+					"last":  base + "?page=4&page_size=1",
+				},
+			},
+			{
+				name: "second page keeps other parameters", query: "page_size=1&o=-username&page=2",
+				want: []string{"bob"},
+				links: map[string]string{
+					"first": base + "?o=-username&page=1&page_size=1",
+					"prev":  base + "?o=-username&page=1&page_size=1",
+					"next":  base + "?o=-username&page=3&page_size=1",
+					"last":  base + "?o=-username&page=4&page_size=1",
+				},
+			},
+			{
+				name: "last page", query: "page=2&page_size=3&email=",
+				want: []string{"support"},
+				links: map[string]string{
+					"first": base + "?email=&page=1&page_size=3",
+					"prev":  base + "?email=&page=1&page_size=3",
+					"last":  base + "?email=&page=2&page_size=3",
+				},
+			},
+			{
+				name: "everything on one page", query: "",
+				want: []string{"admin", "alice", "bob", "support"},
+				links: map[string]string{
+					"first": base + "?page=1",
+					"last":  base + "?page=1",
+				},
+			},
+			{
+				name: "page_size not a number falls back to the default", query: "page_size=abc",
+				want: []string{"admin", "alice", "bob", "support"},
+				links: map[string]string{
+					"first": base + "?page=1&page_size=abc",
+					"last":  base + "?page=1&page_size=abc",
+				},
+			},
+			{
+				name: "page_size 0 falls back to the default", query: "page_size=0&page=1",
+				want: []string{"admin", "alice", "bob", "support"},
+				links: map[string]string{
+					"first": base + "?page=1&page_size=0",
+					"last":  base + "?page=1&page_size=0",
+				},
+			},
+			{
+				name: "page_size 1000", query: "page_size=1000",
+				want: []string{"admin", "alice", "bob", "support"},
+				links: map[string]string{
+					"first": base + "?page=1&page_size=1000",
+					"last":  base + "?page=1&page_size=1000",
+				},
+			},
+			{
+				name: "filtered list paginates the filtered count", query: "page_size=1&username=alice",
+				want: []string{"alice"},
+				links: map[string]string{
+					"first": base + "?page=1&page_size=1&username=alice",
+					"last":  base + "?page=1&page_size=1&username=alice",
+				},
+			},
+			{
+				name: "empty result is one empty page", query: "username=nobody",
+				want: []string{},
+				links: map[string]string{
+					"first": base + "?page=1&username=nobody",
+					"last":  base + "?page=1&username=nobody",
+				},
+			},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				path := "/api/users/"
+				if c.query != "" {
+					path += "?" + c.query
+				}
+				get := do(t, h, http.MethodGet, path, apptest.Staff, nil).Want(t, http.StatusOK)
+				if diff := cmp.Diff(c.want, usernames(get.List(t))); diff != "" {
+					t.Errorf("usernames (-want +got):\n%s", diff)
+				}
+				wantCount := "4"
+				if strings.Contains(c.query, "username=") {
+					wantCount = strconv.Itoa(len(c.want))
+				}
+				if got := get.Header.Get("X-Result-Count"); got != wantCount {
+					t.Errorf("X-Result-Count %q, want %s", got, wantCount)
+				}
+				if diff := cmp.Diff(c.links, parseLinks(t, get.Header.Get("Link"))); diff != "" {
+					t.Errorf("Link (-want +got):\n%s", diff)
+				}
+
+				head := do(t, h, http.MethodHead, path, apptest.Staff, nil).Want(t, http.StatusOK)
+				if len(head.Body) != 0 {
+					t.Errorf("HEAD body %q, want empty", head.Body)
+				}
+				for _, k := range []string{"X-Result-Count", "Link"} {
+					if head.Header.Get(k) != get.Header.Get(k) {
+						t.Errorf("HEAD %s %q, GET has %q", k, head.Header.Get(k), get.Header.Get(k))
+					}
+				}
+			})
+		}
+
+		// Following the links walks every user exactly once.
+		t.Run("walk next links", func(t *testing.T) {
+			var seen []string
+			next := base + "?page_size=1&o=email"
+			for i := 0; next != "" && i < 10; i++ {
+				req, err := http.NewRequest(http.MethodGet, next, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Authorization", "Token "+apptest.Support)
+				r := send(t, h.Client, req).Want(t, http.StatusOK)
+				seen = append(seen, usernames(r.List(t))...)
+				next = parseLinks(t, r.Header.Get("Link"))["next"]
+			}
+			if diff := cmp.Diff([]string{"admin", "alice", "bob", "support"}, seen); diff != "" {
+				t.Errorf("walk (-want +got):\n%s", diff)
+			}
+		})
+
+		for _, q := range []string{"page=99", "page=5&page_size=1", "page=2", "page=0", "page=-1", "page=abc", "page=1.5", "page=", "page=2&username=nobody"} {
+			if q == "page=" {
+				// An empty page parameter means the first page.
+				t.Run("empty page", func(t *testing.T) {
+					r := do(t, h, http.MethodGet, "/api/users/?"+q, apptest.Staff, nil).Want(t, http.StatusOK)
+					if len(r.List(t)) != 4 {
+						t.Errorf("got %s", r.Body)
+					}
+				})
+				continue
+			}
+			t.Run("invalid page "+q, func(t *testing.T) {
+				wantJSON(t, do(t, h, http.MethodGet, "/api/users/?"+q, apptest.Staff, nil), http.StatusNotFound, msgInvalidPage)
+				head := do(t, h, http.MethodHead, "/api/users/?"+q, apptest.Staff, nil)
+				if head.Status != http.StatusNotFound || len(head.Body) != 0 {
+					t.Errorf("HEAD: %d %q, want 404 with no body", head.Status, head.Body)
+				}
+			})
+		}
+	})
+}
+
+// TestUsersPageSizeLimits needs more users than the largest page.
+func TestUsersPageSizeLimits(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, apptest.Options{NoWork: true}, func(t *testing.T, h *apptest.Harness) {
+		ctx := context.Background()
+		for i := range 297 { // 4 demo users + 297 = 301
+			name := fmt.Sprintf("user%03d", i)
+			if _, err := h.App.Users.CreateUser(ctx, nil, auth.UserInput{Username: &name}); err != nil {
+				t.Fatalf("create %s: %v", name, err)
+			}
+		}
+		cases := []struct {
+			query    string
+			size     int
+			lastPage int
+		}{
+			{"", 10, 31},
+			{"page_size=abc", 10, 31},
+			{"page_size=-5", 10, 31},
+			{"page_size=300", 300, 2},
+			{"page_size=301", 300, 2},
+			{"page_size=1000", 300, 2},
+			{"page_size=1000&page=2", 1, 2},
+			{"page_size=7&page=43", 7, 43},
+		}
+		for _, c := range cases {
+			t.Run(c.query, func(t *testing.T) {
+				r := do(t, h, http.MethodGet, "/api/users/?"+c.query, apptest.Staff, nil).Want(t, http.StatusOK)
+				if n := len(r.List(t)); n != c.size {
+					t.Errorf("%d users on the page, want %d", n, c.size)
+				}
+				if got := r.Header.Get("X-Result-Count"); got != "301" {
+					t.Errorf("X-Result-Count %q, want 301", got)
+				}
+				last, err := url.Parse(parseLinks(t, r.Header.Get("Link"))["last"])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := last.Query().Get("page"); got != strconv.Itoa(c.lastPage) {
+					t.Errorf("last page %s, want %d", got, c.lastPage)
+				}
+			})
+		}
+		wantJSON(t, do(t, h, http.MethodGet, "/api/users/?page_size=1000&page=3", apptest.Staff, nil),
+			http.StatusNotFound, msgInvalidPage)
+	})
+}
+
+func TestUsersCreate(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, apptest.Options{}, func(t *testing.T, h *apptest.Harness) {
+		rejected := []struct {
+			name, token string
+			status      int
+			want        string
+		}{
+			{"anonymous", "", http.StatusUnauthorized, msgNotProvided},
+			{"bad token", "nope", http.StatusUnauthorized, msgInvalidToken},
+			{"alice", apptest.Alice, http.StatusForbidden, msgForbidden},
+			{"support", apptest.Support, http.StatusForbidden, msgForbidden},
+		}
+		for _, c := range rejected {
+			t.Run("rejected for "+c.name, func(t *testing.T) {
+				before := usersSnapshot(t, h)
+				r := do(t, h, http.MethodPost, "/api/users/", c.token, map[string]any{"username": "carol", "is_staff": true})
+				wantJSON(t, r, c.status, c.want)
+				wantUnchanged(t, h, before)
+			})
+		}
+
+		t.Run("staff creates", func(t *testing.T) {
+			body := map[string]any{
+				"username": "carol", "email": "carol@example.com", "full_name": "Carol Client",
+				"is_support": true, "preferred_languages": []string{"de-CH", "en"}, "password": "carol-password",
+			}
+			created := do(t, h, http.MethodPost, "/api/users/", apptest.Staff, body).Want(t, http.StatusCreated).Object(t)
+			id, _ := created["uuid"].(string)
+			if !hexUUID.MatchString(id) {
+				t.Fatalf("uuid %q", id)
+			}
+			want := map[string]any{
+				"uuid": id, "username": "carol", "email": "carol@example.com", "full_name": "Carol Client",
+				"is_staff": false, "is_support": true, "is_active": true,
+				"preferred_languages": []any{"de-CH", "en"}, "has_password": true,
+				"created": created["created"], "modified": created["modified"],
+			}
+			if diff := cmp.Diff(want, created); diff != "" {
+				t.Errorf("created (-want +got):\n%s", diff)
+			}
+			if _, ok := created["password"]; ok {
+				t.Errorf("password returned")
+			}
+			if s, _ := created["created"].(string); !strings.HasSuffix(s, "Z") {
+				t.Errorf("created %q is not UTC", s)
+			}
+			got := do(t, h, http.MethodGet, "/api/users/"+id+"/", apptest.Staff, nil).Want(t, http.StatusOK).Object(t)
+			if diff := cmp.Diff(created, got); diff != "" {
+				t.Errorf("read back (-created +read):\n%s", diff)
+			}
+			// The new support user sees everyone.
+			login := do(t, h, http.MethodPost, "/api-auth/password/", "",
+				map[string]string{"username": "carol", "password": "carol-password"}).Want(t, http.StatusOK).Object(t)
+			r := do(t, h, http.MethodGet, "/api/users/", login["token"].(string), nil).Want(t, http.StatusOK)
+			if r.Header.Get("X-Result-Count") != "5" {
+				t.Errorf("carol sees %s users, want 5", r.Header.Get("X-Result-Count"))
+			}
+		})
+
+		t.Run("minimal body gets defaults", func(t *testing.T) {
+			created := do(t, h, http.MethodPost, "/api/users/", apptest.Staff, `{"username":"dave"}`).
+				Want(t, http.StatusCreated).Object(t)
+			for k, want := range map[string]any{
+				"email": "", "full_name": "", "is_staff": false, "is_support": false, "is_active": true,
+				"preferred_languages": []any{}, "has_password": false,
+			} {
+				if diff := cmp.Diff(want, created[k]); diff != "" {
+					t.Errorf("%s (-want +got):\n%s", k, diff)
+				}
+			}
+		})
+
+		for _, name := range []string{"alice", "carol"} {
+			t.Run("duplicate username "+name, func(t *testing.T) {
+				before := usersSnapshot(t, h)
+				r := do(t, h, http.MethodPost, "/api/users/", apptest.Staff, map[string]any{"username": name, "email": "x@example.com"})
+				wantJSON(t, r, http.StatusBadRequest, `{"username":["A user with that username already exists."]}`)
+				wantUnchanged(t, h, before)
+			})
+		}
+	})
+}
+
+func TestUsersUpdate(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, apptest.Options{}, func(t *testing.T, h *apptest.Harness) {
+		alice, bob, support := uuidOf(t, h, "alice"), uuidOf(t, h, "bob"), uuidOf(t, h, "support")
+		rejected := []struct {
+			name, token, target string
+			status              int
+			want                string
+		}{
+			{"anonymous", "", bob, http.StatusUnauthorized, msgNotProvided},
+			{"alice on herself", apptest.Alice, alice, http.StatusForbidden, msgForbidden},
+			{"alice on herself, dashed uuid", apptest.Alice, dashed(alice), http.StatusForbidden, msgForbidden},
+			{"alice on bob", apptest.Alice, bob, http.StatusNotFound, msgNotFound},
+			{"alice on support", apptest.Alice, support, http.StatusNotFound, msgNotFound},
+			{"support on alice", apptest.Support, alice, http.StatusForbidden, msgForbidden},
+			{"support on herself", apptest.Support, support, http.StatusForbidden, msgForbidden},
+			{"staff on an unknown uuid", apptest.Staff, "0123456789abcdef0123456789abcdef", http.StatusNotFound, msgNotFound},
+			{"staff on a malformed uuid", apptest.Staff, "nope", http.StatusNotFound, msgNotFound},
+		}
+		for _, c := range rejected {
+			t.Run("rejected: "+c.name, func(t *testing.T) {
+				before := usersSnapshot(t, h)
+				r := do(t, h, http.MethodPatch, "/api/users/"+c.target+"/", c.token,
+					map[string]any{"is_staff": true, "full_name": "Mallory"})
+				wantJSON(t, r, c.status, c.want)
+				wantUnchanged(t, h, before)
+			})
+		}
+
+		t.Run("staff updates", func(t *testing.T) {
+			before := userByName(t, h, "bob")
+			got := do(t, h, http.MethodPatch, "/api/users/"+dashed(bob)+"/", apptest.Staff,
+				map[string]any{"full_name": "Robert Manager", "email": "robert@example.com", "preferred_languages": []string{"et"}}).
+				Want(t, http.StatusOK).Object(t)
+			want := map[string]any{}
+			for k, v := range before {
+				want[k] = v
+			}
+			want["full_name"], want["email"], want["preferred_languages"] = "Robert Manager", "robert@example.com", []any{"et"}
+			want["modified"] = got["modified"]
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("updated (-want +got):\n%s", diff)
+			}
+			if got["modified"] == before["modified"] {
+				t.Errorf("modified not advanced: %v", got["modified"])
+			}
+			if diff := cmp.Diff(got, userByName(t, h, "bob")); diff != "" {
+				t.Errorf("read back (-patched +read):\n%s", diff)
+			}
+		})
+
+		t.Run("empty patch changes nothing", func(t *testing.T) {
+			before := usersSnapshot(t, h)
+			got := do(t, h, http.MethodPatch, "/api/users/"+bob+"/", apptest.Staff, `{}`).Want(t, http.StatusOK).Object(t)
+			if got["username"] != "bob" {
+				t.Errorf("got %v", got)
+			}
+			wantUnchanged(t, h, before)
+		})
+
+		t.Run("rename to an existing username", func(t *testing.T) {
+			before := usersSnapshot(t, h)
+			r := do(t, h, http.MethodPatch, "/api/users/"+bob+"/", apptest.Staff, map[string]any{"username": "alice"})
+			wantJSON(t, r, http.StatusBadRequest, `{"username":["A user with that username already exists."]}`)
+			wantUnchanged(t, h, before)
+		})
+
+		t.Run("rename to own username is a no-op", func(t *testing.T) {
+			do(t, h, http.MethodPatch, "/api/users/"+bob+"/", apptest.Staff, map[string]any{"username": "bob"}).Want(t, http.StatusOK)
+		})
+
+		t.Run("staff promotes alice", func(t *testing.T) {
+			do(t, h, http.MethodPatch, "/api/users/"+alice+"/", apptest.Staff, map[string]any{"is_staff": true}).Want(t, http.StatusOK)
+			r := do(t, h, http.MethodGet, "/api/users/", apptest.Alice, nil).Want(t, http.StatusOK)
+			if r.Header.Get("X-Result-Count") != "4" {
+				t.Errorf("promoted alice sees %s users", r.Header.Get("X-Result-Count"))
+			}
+		})
+	})
+}
+
+// TestUsersBadInput: every malformed request is refused with a DRF body and
+// leaves the users as they were.
+func TestUsersBadInput(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, apptest.Options{}, func(t *testing.T, h *apptest.Harness) {
+		bob := uuidOf(t, h, "bob")
+		huge := `{"username":"big","full_name":"` + strings.Repeat("x", 1<<20) + `"}`
+		type check func(t *testing.T, r *apptest.Response)
+		detail := func(status int, prefix string) check {
+			return func(t *testing.T, r *apptest.Response) {
+				t.Helper()
+				if r.Status != status {
+					t.Fatalf("status %d, want %d; body %s", r.Status, status, r.Body)
+				}
+				var body map[string]string
+				if err := jsonUnmarshal(r.Body, &body); err != nil || len(body) != 1 || !strings.HasPrefix(body["detail"], prefix) {
+					t.Fatalf("body %s, want {\"detail\": %q...}", r.Body, prefix)
+				}
+			}
+		}
+		exact := func(status int, want string) check {
+			return func(t *testing.T, r *apptest.Response) { t.Helper(); wantJSON(t, r, status, want) }
+		}
+		field := func(name string) check {
+			return func(t *testing.T, r *apptest.Response) { t.Helper(); wantFieldError(t, r, name) }
+		}
+		cases := []struct {
+			name, method, path, body string
+			check                    check
+		}{
+			{"malformed JSON", "POST", "/api/users/", `{"username": "x",`, detail(400, "JSON parse error - ")},
+			{"not JSON at all", "POST", "/api/users/", `username=x`, detail(400, "JSON parse error - ")},
+			{"malformed JSON on PATCH", "PATCH", "/api/users/" + bob + "/", `{bad`, detail(400, "JSON parse error - ")},
+			{"a JSON array", "POST", "/api/users/", `[{"username":"x"}]`, field("non_field_errors")},
+			{"string for a boolean", "POST", "/api/users/", `{"username":"x","is_staff":"yes"}`,
+				exact(400, `{"is_staff":["Expected boolean."]}`)},
+			{"string for a boolean on PATCH", "PATCH", "/api/users/" + bob + "/", `{"is_staff":"yes"}`,
+				exact(400, `{"is_staff":["Expected boolean."]}`)},
+			{"number for a string", "POST", "/api/users/", `{"username":42}`, field("username")},
+			{"string for a list", "PATCH", "/api/users/" + bob + "/", `{"preferred_languages":"en"}`, field("preferred_languages")},
+			{"null username", "POST", "/api/users/", `{"username":null}`, field("username")},
+			{"unknown field", "POST", "/api/users/", `{"username":"x","is_superuser":true}`,
+				exact(400, `{"is_superuser":["Unexpected field."]}`)},
+			{"unknown field on PATCH", "PATCH", "/api/users/" + bob + "/", `{"uuid":"00000000000000000000000000000000"}`,
+				exact(400, `{"uuid":["Unexpected field."]}`)},
+			{"missing username", "POST", "/api/users/", `{"email":"x@example.com"}`,
+				exact(400, `{"username":["This field is required."]}`)},
+			{"empty object", "POST", "/api/users/", `{}`, exact(400, `{"username":["This field is required."]}`)},
+			{"empty username", "POST", "/api/users/", `{"username":""}`, field("username")},
+			{"username with spaces", "POST", "/api/users/", `{"username":"a b"}`,
+				exact(400, `{"username":["Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."]}`)},
+			{"invalid email", "POST", "/api/users/", `{"username":"x","email":"not-an-email"}`,
+				exact(400, `{"email":["Enter a valid email address."]}`)},
+			{"invalid email on PATCH", "PATCH", "/api/users/" + bob + "/", `{"email":"Bob <bob@example.com>"}`,
+				exact(400, `{"email":["Enter a valid email address."]}`)},
+			{"short password", "PATCH", "/api/users/" + bob + "/", `{"password":"short"}`, field("password")},
+			{"long full name", "PATCH", "/api/users/" + bob + "/", `{"full_name":"` + strings.Repeat("n", 151) + `"}`, field("full_name")},
+			{"body over 1 MiB", "POST", "/api/users/", huge, exact(413, `{"detail":"Request body is too large."}`)},
+			{"body over 1 MiB on PATCH", "PATCH", "/api/users/" + bob + "/", huge, exact(413, `{"detail":"Request body is too large."}`)},
+			{"body over 1 MiB on login", "POST", "/api-auth/password/", huge, exact(413, `{"detail":"Request body is too large."}`)},
+			{"no body", "POST", "/api/users/", "", detail(400, "")},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				before := usersSnapshot(t, h)
+				var body any = c.body
+				if c.body == "" {
+					body = nil
+				}
+				c.check(t, do(t, h, c.method, c.path, apptest.Staff, body))
+				wantUnchanged(t, h, before)
+			})
+		}
+	})
+}
+
+func TestLogin(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, apptest.Options{}, func(t *testing.T, h *apptest.Harness) {
+		// Fewer than 5 failures in all: the throttle also counts per client
+		// address, and every request here comes from 127.0.0.1.
+		t.Run("success", func(t *testing.T) {
+			// A bad token does not stand in the way of a public endpoint.
+			r := doHeader(t, h, http.MethodPost, "/api-auth/password/", "Token wrong",
+				`{"username":"alice","password":"demo-alice-password"}`).Want(t, http.StatusOK)
+			var body map[string]string
+			if err := jsonUnmarshal(r.Body, &body); err != nil {
+				t.Fatalf("body %s: %v", r.Body, err)
+			}
+			if diff := cmp.Diff([]string{"token"}, sortedKeys(body)); diff != "" {
+				t.Errorf("keys (-want +got):\n%s", diff)
+			}
+			if !regexp.MustCompile(`^[0-9a-f]{40}$`).MatchString(body["token"]) {
+				t.Errorf("token %q is not 40 hex characters", body["token"])
+			}
+			for _, scheme := range []string{"Token ", "Bearer ", ""} {
+				me := doHeader(t, h, http.MethodGet, "/api/users/me/", scheme+body["token"], nil).Want(t, http.StatusOK).Object(t)
+				if me["username"] != "alice" {
+					t.Errorf("%q token is %v", scheme, me["username"])
+				}
+			}
+			// Each login issues a new token; the old one keeps working.
+			again := do(t, h, http.MethodPost, "/api-auth/password/", "",
+				map[string]string{"username": "alice", "password": "demo-alice-password"}).Want(t, http.StatusOK).Object(t)
+			if again["token"] == body["token"] {
+				t.Errorf("second login returned the same token")
+			}
+			do(t, h, http.MethodGet, "/api/users/me/", body["token"], nil).Want(t, http.StatusOK)
+		})
+
+		failures := []struct{ name, body, want string }{
+			{"wrong password", `{"username":"alice","password":"demo-bob-password"}`,
+				`{"non_field_errors":["Unable to log in with provided credentials."]}`},
+			{"unknown user", `{"username":"nobody","password":"demo-alice-password"}`,
+				`{"non_field_errors":["Unable to log in with provided credentials."]}`},
+			{"username case matters", `{"username":"ALICE","password":"demo-alice-password"}`,
+				`{"non_field_errors":["Unable to log in with provided credentials."]}`},
+			{"missing password", `{"username":"alice"}`, `{"password":["This field is required."]}`},
+			{"empty password", `{"username":"alice","password":""}`, ""},
+			{"unknown field", `{"username":"alice","password":"demo-alice-password","otp":"1"}`, `{"otp":["Unexpected field."]}`},
+		}
+		for _, c := range failures {
+			t.Run(c.name, func(t *testing.T) {
+				r := do(t, h, http.MethodPost, "/api-auth/password/", "", c.body)
+				if c.want == "" {
+					wantFieldError(t, r, "password")
+					return
+				}
+				wantJSON(t, r, http.StatusBadRequest, c.want)
+			})
+		}
+
+		t.Run("success after failures", func(t *testing.T) {
+			do(t, h, http.MethodPost, "/api-auth/password/", "",
+				map[string]string{"username": "bob", "password": "demo-bob-password"}).Want(t, http.StatusOK)
+		})
+	})
+}
+
+// TestLoginThrottle runs in its own app: after 5 failures the throttle
+// blocks the username and the client address for the window.
+func TestLoginThrottle(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, apptest.Options{NoWork: true}, func(t *testing.T, h *apptest.Harness) {
+		login := func(user, password string) *apptest.Response {
+			return do(t, h, http.MethodPost, "/api-auth/password/", "",
+				map[string]string{"username": user, "password": password})
+		}
+		for i := range 5 {
+			r := login("alice", fmt.Sprintf("guess-%d", i))
+			wantJSON(t, r, http.StatusBadRequest, `{"non_field_errors":["Unable to log in with provided credentials."]}`)
+			if r.Header.Get("Retry-After") != "" {
+				t.Errorf("attempt %d: Retry-After on a 400", i+1)
+			}
+		}
+		throttled := func(t *testing.T, r *apptest.Response) {
+			t.Helper()
+			if r.Status != http.StatusTooManyRequests {
+				t.Fatalf("status %d, want 429; body %s", r.Status, r.Body)
+			}
+			after, err := strconv.Atoi(r.Header.Get("Retry-After"))
+			if err != nil || after < 1 || after > 15*60 {
+				t.Fatalf("Retry-After %q, want whole seconds within the 15-minute window", r.Header.Get("Retry-After"))
+			}
+			wantJSON(t, r, http.StatusTooManyRequests,
+				fmt.Sprintf(`{"detail":"Request was throttled. Expected available in %d seconds."}`, after))
+		}
+		t.Run("sixth attempt", func(t *testing.T) { throttled(t, login("alice", "guess-6")) })
+		t.Run("even with the right password", func(t *testing.T) { throttled(t, login("alice", "demo-alice-password")) })
+		t.Run("username case does not escape", func(t *testing.T) { throttled(t, login("Alice", "x")) })
+		// The documented per-address limit: this client is blocked for
+		// other usernames too.
+		t.Run("same address, other user", func(t *testing.T) { throttled(t, login("bob", "demo-bob-password")) })
+		// Tokens already issued keep working.
+		t.Run("tokens unaffected", func(t *testing.T) {
+			do(t, h, http.MethodGet, "/api/users/me/", apptest.Alice, nil).Want(t, http.StatusOK)
+		})
+	})
+}

@@ -1,0 +1,134 @@
+package marketplace
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/riverqueue/river"
+
+	"github.com/heed-dev/heed/internal/db"
+	"github.com/heed-dev/heed/internal/jobs"
+)
+
+// Processor carries out approved orders for one offering type. Process runs
+// outside any transaction (it may call a backend); its outcome is applied
+// to the order and resource in one transaction afterwards. An error marks
+// the order erred with the error's message.
+type Processor interface {
+	Process(ctx context.Context, o *Order) error
+}
+
+// ProcessorFunc adapts a function to Processor.
+type ProcessorFunc func(ctx context.Context, o *Order) error
+
+// Process implements Processor.
+func (f ProcessorFunc) Process(ctx context.Context, o *Order) error { return f(ctx, o) }
+
+// basicProcessor has no backend: approved orders complete at once.
+type basicProcessor struct{}
+
+func (basicProcessor) Process(context.Context, *Order) error { return nil }
+
+// RegisterProcessor makes an offering type available.
+func (s *Service) RegisterProcessor(offeringType string, p Processor) { s.processors[offeringType] = p }
+
+// RegisterJobs adds the order-processing worker.
+func (s *Service) RegisterJobs(reg *jobs.Registry, log *slog.Logger) {
+	jobs.AddWorker(reg, &processOrderWorker{s: s, log: log})
+}
+
+type processOrderWorker struct {
+	river.WorkerDefaults[ProcessOrderArgs]
+	s   *Service
+	log *slog.Logger
+}
+
+func (w *processOrderWorker) Work(ctx context.Context, job *river.Job[ProcessOrderArgs]) error {
+	s := w.s
+	var o *Order
+	if err := s.DB.ReadTx(ctx, func(c db.Conn) error {
+		var err error
+		o, err = loadOrder(ctx, c, job.Args.OrderID, false)
+		return err
+	}); err != nil {
+		return err
+	}
+	if o.State != OrderExecuting {
+		return nil // already finished: a retry after a crash, or a duplicate
+	}
+	var procErr error
+	if p, ok := s.processors[o.OfferingType]; ok {
+		procErr = p.Process(ctx, o)
+	} else {
+		procErr = fmt.Errorf("no processor for offering type %q", o.OfferingType)
+	}
+	return s.DB.InTx(ctx, func(tx *db.Tx) error {
+		o, err := loadOrder(ctx, tx, job.Args.OrderID, true)
+		if err != nil {
+			return err
+		}
+		if o.State != OrderExecuting {
+			return nil
+		}
+		if procErr != nil {
+			w.log.Warn("order failed", "order", o.UUID, "error", procErr)
+			return s.failOrder(ctx, tx, o, procErr.Error())
+		}
+		return s.completeOrder(ctx, tx, o)
+	})
+}
+
+func hexID(o *Order) string { return strings.ReplaceAll(o.UUID.String(), "-", "") }
+
+func (s *Service) completeOrder(ctx context.Context, tx *db.Tx, o *Order) error {
+	if o.ResourceID != nil {
+		var plan *Plan
+		if o.Type == OrderTypeUpdate && o.PlanID != nil {
+			p, err := getPlan(ctx, tx, "pl.id = ?", *o.PlanID)
+			if err != nil {
+				return err
+			}
+			plan = p
+		}
+		next := ResourceOK
+		if o.Type == OrderTypeTerminate {
+			next = ResourceTerminated
+		}
+		comment := fmt.Sprintf("State changed to %s by order %s", next, hexID(o))
+		if o.Type == OrderTypeUpdate {
+			comment = fmt.Sprintf("Resource updated by order %s", hexID(o))
+		}
+		if _, _, err := s.changeResource(ctx, tx, *o.ResourceID, Change{Comment: comment}, func(r *Resource) error {
+			r.State = next
+			r.ErrorMessage = ""
+			if plan != nil {
+				r.PlanID, r.PlanUUID = &plan.ID, &plan.UUID
+				c := plan.UnitPrice
+				r.Cost = &c
+			}
+			if o.Type == OrderTypeUpdate && len(o.Limits) > 0 {
+				r.Limits = copyLimits(o.Limits)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return s.setOrderState(ctx, tx, o, OrderDone, "completed_at = ?", tx.Now())
+}
+
+func (s *Service) failOrder(ctx context.Context, tx *db.Tx, o *Order, msg string) error {
+	if o.ResourceID != nil {
+		comment := fmt.Sprintf("State changed to %s by order %s", ResourceErred, hexID(o))
+		if _, _, err := s.changeResource(ctx, tx, *o.ResourceID, Change{Comment: comment}, func(r *Resource) error {
+			r.State = ResourceErred
+			r.ErrorMessage = msg
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return s.setOrderState(ctx, tx, o, OrderErred, "error_message = ?, completed_at = ?", msg, tx.Now())
+}

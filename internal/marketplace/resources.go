@@ -1,0 +1,667 @@
+package marketplace
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/heed-dev/heed/internal/auth"
+	"github.com/heed-dev/heed/internal/db"
+	"github.com/heed-dev/heed/internal/errs"
+)
+
+// Resource states, as Waldur's API shows them.
+const (
+	ResourceCreating    = "Creating"
+	ResourceOK          = "OK"
+	ResourceErred       = "Erred"
+	ResourceUpdating    = "Updating"
+	ResourceTerminating = "Terminating"
+	ResourceTerminated  = "Terminated"
+)
+
+// DateLayout is how dates (end_date) travel and are stored.
+const DateLayout = "2006-01-02"
+
+// Resource is something a project bought through an order.
+type Resource struct {
+	ID                   int64
+	UUID                 uuid.UUID
+	Name                 string
+	Description          string
+	Slug                 string
+	State                string
+	Limits               map[string]int64
+	Attributes           map[string]any
+	Options              map[string]any
+	Cost                 *string
+	EndDate              *string
+	Downscaled           bool
+	RestrictMemberAccess bool
+	Paused               bool
+	ErrorMessage         string
+	PlanID               *int64
+	ProjectID            int64
+	OfferingID           int64
+	Created              time.Time
+	Modified             time.Time
+
+	// Related names and uuids, joined in for the API.
+	PlanUUID     *uuid.UUID
+	PlanName     string
+	PlanUnit     string
+	ProjectUUID  uuid.UUID
+	ProjectName  string
+	CustomerID   int64
+	CustomerUUID uuid.UUID
+	CustomerName string
+	OfferingUUID uuid.UUID
+	OfferingName string
+	OfferingType string
+	ProviderID   int64
+	ProviderUUID uuid.UUID
+	ProviderName string
+}
+
+// TrackedFields are the resource fields whose changes make a history version.
+var TrackedFields = []string{"name", "description", "slug", "state", "limits", "attributes", "options", "cost",
+	"end_date", "downscaled", "restrict_member_access", "paused", "plan"}
+
+// Snapshot returns the tracked fields as they serialize in history:
+// plan is the plan's uuid (32 hex) or null.
+func (r *Resource) Snapshot() map[string]any {
+	var plan any
+	if r.PlanUUID != nil {
+		plan = strings.ReplaceAll(r.PlanUUID.String(), "-", "")
+	}
+	var cost, end any
+	if r.Cost != nil {
+		cost = *r.Cost
+	}
+	if r.EndDate != nil {
+		end = *r.EndDate
+	}
+	limits := map[string]any{}
+	for k, v := range r.Limits {
+		limits[k] = v
+	}
+	return map[string]any{
+		"name": r.Name, "description": r.Description, "slug": r.Slug, "state": r.State,
+		"limits": limits, "attributes": orEmpty(r.Attributes), "options": orEmpty(r.Options),
+		"cost": cost, "end_date": end, "downscaled": r.Downscaled,
+		"restrict_member_access": r.RestrictMemberAccess, "paused": r.Paused, "plan": plan,
+	}
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// ChangedFields lists the tracked fields that differ, in TrackedFields order.
+func ChangedFields(before, after map[string]any) []string {
+	var out []string
+	for _, f := range TrackedFields {
+		if !jsonEqual(before[f], after[f]) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// jsonEqual compares values by their JSON form, so 4 and 4.0 and maps
+// decoded from either database compare equal.
+func jsonEqual(a, b any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	var va, vb any
+	_ = json.Unmarshal(ja, &va)
+	_ = json.Unmarshal(jb, &vb)
+	return reflect.DeepEqual(va, vb)
+}
+
+// ResourceChange describes one committed-to-be change of a resource.
+type ResourceChange struct {
+	// Before is nil when the resource is being created.
+	Before  *Resource
+	After   *Resource
+	Changed []string
+	// Actor is nil for system changes (order processing, timers).
+	Actor   *auth.User
+	Comment string
+	At      time.Time
+}
+
+// ResourceObserver runs inside the change's transaction; an error aborts
+// the change. History and user actions hook in here.
+type ResourceObserver func(ctx context.Context, tx *db.Tx, ch ResourceChange) error
+
+// OnResourceChange registers an observer for every resource change.
+func (s *Service) OnResourceChange(o ResourceObserver) { s.observers = append(s.observers, o) }
+
+const resourceCols = `r.id, r.uuid, r.name, r.description, r.slug, r.state, r.limits, r.attributes, r.options, r.cost,
+	r.end_date, r.downscaled, r.restrict_member_access, r.paused, r.error_message, r.plan_id, r.project_id, r.offering_id,
+	r.created, r.modified, pl.uuid, pl.name, pl.unit, p.uuid, p.name, p.customer_id, c.uuid, c.name,
+	o.uuid, o.name, o.type, o.customer_id, pc.uuid, pc.name`
+
+const resourceFrom = ` FROM resources r
+	JOIN projects p ON p.id = r.project_id
+	JOIN customers c ON c.id = p.customer_id
+	JOIN offerings o ON o.id = r.offering_id
+	JOIN customers pc ON pc.id = o.customer_id
+	LEFT JOIN plans pl ON pl.id = r.plan_id`
+
+func scanResource(row interface{ Scan(...any) error }) (*Resource, error) {
+	var (
+		r                                  Resource
+		id, puid, cuid, ouid, pcuid        string
+		limits, attrs, opts                string
+		cost, planUUID, planName, planUnit sql.NullString
+		end                                sql.NullTime
+		planID                             sql.NullInt64
+	)
+	if err := row.Scan(&r.ID, &id, &r.Name, &r.Description, &r.Slug, &r.State, &limits, &attrs, &opts, &cost,
+		&end, &r.Downscaled, &r.RestrictMemberAccess, &r.Paused, &r.ErrorMessage, &planID, &r.ProjectID, &r.OfferingID,
+		&r.Created, &r.Modified, &planUUID, &planName, &planUnit, &puid, &r.ProjectName, &r.CustomerID, &cuid, &r.CustomerName,
+		&ouid, &r.OfferingName, &r.OfferingType, &r.ProviderID, &pcuid, &r.ProviderName); err != nil {
+		return nil, err
+	}
+	r.UUID, r.ProjectUUID, r.CustomerUUID, r.OfferingUUID, r.ProviderUUID = parseUUID(id), parseUUID(puid), parseUUID(cuid), parseUUID(ouid), parseUUID(pcuid)
+	if err := json.Unmarshal([]byte(limits), &r.Limits); err != nil {
+		return nil, fmt.Errorf("resource %d limits: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(attrs), &r.Attributes); err != nil {
+		return nil, fmt.Errorf("resource %d attributes: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(opts), &r.Options); err != nil {
+		return nil, fmt.Errorf("resource %d options: %w", r.ID, err)
+	}
+	if r.Limits == nil {
+		r.Limits = map[string]int64{}
+	}
+	if cost.Valid {
+		m := NormalizeMoney(cost.String)
+		r.Cost = &m
+	}
+	if end.Valid {
+		d := end.Time.UTC().Format(DateLayout)
+		r.EndDate = &d
+	}
+	if planID.Valid {
+		r.PlanID = &planID.Int64
+		u := parseUUID(planUUID.String)
+		r.PlanUUID = &u
+		r.PlanName, r.PlanUnit = planName.String, planUnit.String
+	}
+	return &r, nil
+}
+
+// View selects the consumer or the provider side of resources and orders.
+type View int
+
+const (
+	ConsumerView View = iota
+	ProviderView
+)
+
+func (v View) condition(vis visibility, args *[]any) string {
+	if v == ProviderView {
+		return vis.provider(args, "o.id", "o.customer_id")
+	}
+	return vis.consumer(args, "p.id", "p.customer_id")
+}
+
+// ResourceFilter narrows ListResources.
+type ResourceFilter struct {
+	Project       *uuid.UUID
+	Customer      *uuid.UUID
+	Offering      *uuid.UUID
+	States        []string
+	Name          string
+	EndDateBefore *string
+	EndDateAfter  *string
+	Ordering      string
+}
+
+var resourceOrdering = map[string]string{
+	"name": "r.name", "created": "r.created", "modified": "r.modified", "state": "r.state",
+	"end_date": "r.end_date", "project_name": "p.name", "customer_name": "c.name", "offering_name": "o.name",
+}
+
+// ListResources lists the resources u may see from one side.
+func (s *Service) ListResources(ctx context.Context, u *auth.User, view View, f ResourceFilter, page db.Page) (out []*Resource, total int, err error) {
+	defer errs.Wrap(&err, "ListResources")
+	err = s.DB.ReadTx(ctx, func(c db.Conn) error {
+		var args []any
+		where := []string{view.condition(visibility{u, c.DB().Now()}, &args)}
+		add := func(cond string, v any) {
+			where = append(where, cond)
+			args = append(args, v)
+		}
+		if f.Project != nil {
+			add("p.uuid = ?", f.Project.String())
+		}
+		if f.Customer != nil {
+			add("c.uuid = ?", f.Customer.String())
+		}
+		if f.Offering != nil {
+			add("o.uuid = ?", f.Offering.String())
+		}
+		if len(f.States) > 0 {
+			where = append(where, "r.state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
+			for _, st := range f.States {
+				args = append(args, st)
+			}
+		}
+		if f.Name != "" {
+			add("LOWER(r.name) LIKE ?", "%"+strings.ToLower(f.Name)+"%")
+		}
+		if f.EndDateBefore != nil {
+			add("r.end_date <= ?", *f.EndDateBefore)
+		}
+		if f.EndDateAfter != nil {
+			add("r.end_date >= ?", *f.EndDateAfter)
+		}
+		cond := strings.Join(where, " AND ")
+		if err := c.QueryRow(ctx, "SELECT COUNT(*)"+resourceFrom+" WHERE "+cond, args...).Scan(&total); err != nil {
+			return err
+		}
+		rows, err := c.Query(ctx, "SELECT "+resourceCols+resourceFrom+" WHERE "+cond+
+			db.OrderBy(f.Ordering, resourceOrdering, []string{"-created"}, "r.id")+page.SQL(), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scanResource(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	return out, total, err
+}
+
+// GetResource returns a resource u may see from the given side.
+func (s *Service) GetResource(ctx context.Context, u *auth.User, view View, id uuid.UUID) (*Resource, error) {
+	var r *Resource
+	err := s.DB.ReadTx(ctx, func(c db.Conn) error {
+		var err error
+		r, err = getVisibleResource(ctx, c, u, view, id, false)
+		return err
+	})
+	return r, err
+}
+
+func getVisibleResource(ctx context.Context, c db.Conn, u *auth.User, view View, id uuid.UUID, lock bool) (*Resource, error) {
+	var args []any
+	cond := view.condition(visibility{u, c.DB().Now()}, &args)
+	args = append(args, id.String())
+	suffix := ""
+	if lock {
+		suffix = lockSuffix(c)
+	}
+	r, err := scanResource(c.QueryRow(ctx, "SELECT "+resourceCols+resourceFrom+" WHERE "+cond+" AND r.uuid = ?"+suffix, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFoundf("Not found.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get resource: %w", err)
+	}
+	return r, nil
+}
+
+// lockSuffix locks the resource row only: PostgreSQL refuses FOR UPDATE on
+// the nullable side of an outer join.
+func lockSuffix(c db.Conn) string {
+	if c.DB().ForUpdate() == "" {
+		return ""
+	}
+	return " FOR UPDATE OF r"
+}
+
+func loadResource(ctx context.Context, c db.Conn, id int64, lock bool) (*Resource, error) {
+	suffix := ""
+	if lock {
+		suffix = lockSuffix(c)
+	}
+	r, err := scanResource(c.QueryRow(ctx, "SELECT "+resourceCols+resourceFrom+" WHERE r.id = ?"+suffix, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFoundf("Not found.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load resource %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// Change says who changes a resource and why; the comment becomes the
+// history version's comment.
+type Change struct {
+	Actor   *auth.User
+	Comment string
+}
+
+// changeResource is the one path every resource change takes: it locks the
+// row, applies mutate to a copy, writes the tracked and untracked columns,
+// and tells observers which tracked fields changed. A mutation that changes
+// no tracked field still saves untracked ones but notifies nobody.
+func (s *Service) changeResource(ctx context.Context, tx *db.Tx, id int64, ch Change, mutate func(r *Resource) error) (*Resource, []string, error) {
+	before, err := loadResource(ctx, tx, id, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	after := *before
+	after.Limits = copyLimits(before.Limits)
+	after.Attributes = copyMap(before.Attributes)
+	after.Options = copyMap(before.Options)
+	if err := mutate(&after); err != nil {
+		return nil, nil, err
+	}
+	changed := ChangedFields(before.Snapshot(), after.Snapshot())
+	untrackedChanged := after.ErrorMessage != before.ErrorMessage
+	if len(changed) == 0 && !untrackedChanged {
+		return before, nil, nil
+	}
+	now := tx.Now()
+	after.Modified = now
+	limits, _ := json.Marshal(after.Limits)
+	attrs, _ := json.Marshal(orEmpty(after.Attributes))
+	opts, _ := json.Marshal(orEmpty(after.Options))
+	if _, err := tx.Exec(ctx, `UPDATE resources SET name = ?, description = ?, slug = ?, state = ?, limits = ?, attributes = ?,
+		options = ?, cost = ?, end_date = ?, downscaled = ?, restrict_member_access = ?, paused = ?, plan_id = ?,
+		error_message = ?, modified = ? WHERE id = ?`,
+		after.Name, after.Description, after.Slug, after.State, string(limits), string(attrs), string(opts), after.Cost,
+		after.EndDate, after.Downscaled, after.RestrictMemberAccess, after.Paused, after.PlanID, after.ErrorMessage, now, id); err != nil {
+		return nil, nil, fmt.Errorf("update resource %d: %w", id, err)
+	}
+	// Reload so joined fields (plan name and uuid) reflect the change.
+	fresh, err := loadResource(ctx, tx, id, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(changed) > 0 {
+		for _, o := range s.observers {
+			if err := o(ctx, tx, ResourceChange{Before: before, After: fresh, Changed: changed, Actor: ch.Actor, Comment: ch.Comment, At: now}); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return fresh, changed, nil
+}
+
+func copyLimits(m map[string]int64) map[string]int64 {
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func copyMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	b, _ := json.Marshal(m)
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+// createResource inserts a resource and notifies observers with Before nil.
+func (s *Service) createResource(ctx context.Context, tx *db.Tx, r *Resource, ch Change) (*Resource, error) {
+	now := tx.Now()
+	limits, _ := json.Marshal(r.Limits)
+	attrs, _ := json.Marshal(orEmpty(r.Attributes))
+	opts, _ := json.Marshal(orEmpty(r.Options))
+	if r.Slug == "" {
+		r.Slug = Slugify(r.Name)
+	}
+	var id int64
+	if err := tx.QueryRow(ctx, `INSERT INTO resources (uuid, project_id, offering_id, plan_id, name, description, slug, state,
+			limits, attributes, options, cost, end_date, downscaled, restrict_member_access, paused, created, modified)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		uuid.NewString(), r.ProjectID, r.OfferingID, r.PlanID, r.Name, r.Description, r.Slug, r.State, string(limits),
+		string(attrs), string(opts), r.Cost, r.EndDate, r.Downscaled, r.RestrictMemberAccess, r.Paused, now, now).Scan(&id); err != nil {
+		return nil, fmt.Errorf("insert resource: %w", err)
+	}
+	fresh, err := loadResource(ctx, tx, id, false)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range s.observers {
+		if err := o(ctx, tx, ResourceChange{After: fresh, Changed: TrackedFields, Actor: ch.Actor, Comment: ch.Comment, At: now}); err != nil {
+			return nil, err
+		}
+	}
+	return fresh, nil
+}
+
+// ResourceUpdate holds the fields consumers may edit; nil means unchanged.
+// EndDate set to a pointer to "" clears it.
+type ResourceUpdate struct {
+	Name        *string
+	Description *string
+	EndDate     *string
+	Options     map[string]any
+}
+
+// ParseDate validates a YYYY-MM-DD date.
+func ParseDate(s string) (time.Time, bool) {
+	t, err := time.Parse(DateLayout, s)
+	return t, err == nil
+}
+
+// UpdateResource applies a PATCH/PUT from a consumer with RESOURCE.UPDATE.
+func (s *Service) UpdateResource(ctx context.Context, actor *auth.User, view View, id uuid.UUID, in ResourceUpdate) (*Resource, error) {
+	if err := requireWriter(actor); err != nil {
+		return nil, err
+	}
+	fields := map[string][]string{}
+	if in.Name != nil {
+		validateName(fields, "name", *in.Name, 150)
+	}
+	if in.EndDate != nil && *in.EndDate != "" {
+		if _, ok := ParseDate(*in.EndDate); !ok {
+			fields["end_date"] = append(fields["end_date"], "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.")
+		}
+	}
+	if err := invalid(fields); err != nil {
+		return nil, err
+	}
+	var out *Resource
+	err := s.DB.InTx(ctx, func(tx *db.Tx) error {
+		r, err := getVisibleResource(ctx, tx, actor, view, id, true)
+		if err != nil {
+			return err
+		}
+		if err := require(ctx, tx, actor, ResourceEdit, Scope{CustomerID: r.CustomerID, ProjectID: r.ProjectID}); err != nil {
+			return err
+		}
+		if r.State == ResourceTerminated {
+			return errs.E(errs.Conflict, "Terminated resources cannot be updated.")
+		}
+		out, _, err = s.changeResource(ctx, tx, r.ID, Change{Actor: actor, Comment: "Resource updated"}, func(r *Resource) error {
+			if in.Name != nil {
+				r.Name = *in.Name
+			}
+			if in.Description != nil {
+				r.Description = *in.Description
+			}
+			if in.EndDate != nil {
+				if *in.EndDate == "" {
+					r.EndDate = nil
+				} else {
+					d := *in.EndDate
+					r.EndDate = &d
+				}
+			}
+			if in.Options != nil {
+				r.Options = in.Options
+			}
+			return nil
+		})
+		return err
+	})
+	return out, err
+}
+
+// StaffFlag names a staff-only resource switch.
+type StaffFlag string
+
+const (
+	FlagDownscaled           StaffFlag = "downscaled"
+	FlagPaused               StaffFlag = "paused"
+	FlagRestrictMemberAccess StaffFlag = "restrict_member_access"
+)
+
+var flagLabel = map[StaffFlag]string{
+	FlagDownscaled: "Downscaled", FlagPaused: "Paused", FlagRestrictMemberAccess: "Restrict member access",
+}
+
+func requireStaff(actor *auth.User) error {
+	if err := requireWriter(actor); err != nil {
+		return err
+	}
+	if !actor.IsStaff {
+		return errForbidden()
+	}
+	return nil
+}
+
+// SetFlag sets downscaled, paused or restrict_member_access (staff only).
+func (s *Service) SetFlag(ctx context.Context, actor *auth.User, view View, id uuid.UUID, flag StaffFlag, value bool) (*Resource, error) {
+	var out *Resource
+	err := s.DB.InTx(ctx, func(tx *db.Tx) error {
+		r, err := getVisibleResource(ctx, tx, actor, view, id, true)
+		if err != nil {
+			return err
+		}
+		if err := requireStaff(actor); err != nil {
+			return err
+		}
+		comment := fmt.Sprintf("%s changed to %t", flagLabel[flag], value)
+		out, _, err = s.changeResource(ctx, tx, r.ID, Change{Actor: actor, Comment: comment}, func(r *Resource) error {
+			switch flag {
+			case FlagDownscaled:
+				r.Downscaled = value
+			case FlagPaused:
+				r.Paused = value
+			case FlagRestrictMemberAccess:
+				r.RestrictMemberAccess = value
+			}
+			return nil
+		})
+		return err
+	})
+	return out, err
+}
+
+// SetSlug changes a resource's slug (staff only).
+func (s *Service) SetSlug(ctx context.Context, actor *auth.User, view View, id uuid.UUID, slug string) (*Resource, error) {
+	fields := map[string][]string{}
+	if slug == "" {
+		fields["slug"] = []string{"This field may not be blank."}
+	}
+	validateSlug(fields, slug)
+	var out *Resource
+	err := s.DB.InTx(ctx, func(tx *db.Tx) error {
+		r, err := getVisibleResource(ctx, tx, actor, view, id, true)
+		if err != nil {
+			return err
+		}
+		if err := requireStaff(actor); err != nil {
+			return err
+		}
+		if err := invalid(fields); err != nil {
+			return err
+		}
+		out, _, err = s.changeResource(ctx, tx, r.ID, Change{Actor: actor, Comment: "Slug changed to " + slug}, func(r *Resource) error {
+			r.Slug = slug
+			return nil
+		})
+		return err
+	})
+	return out, err
+}
+
+// RenewInput moves a resource's end date forward: to EndDate, or by
+// ExtensionDays from the current end date (or today when it has none).
+type RenewInput struct {
+	EndDate       *string
+	ExtensionDays *int
+}
+
+// Renew extends a resource; the user needs ORDER.APPROVE on its project.
+func (s *Service) Renew(ctx context.Context, actor *auth.User, view View, id uuid.UUID, in RenewInput) (*Resource, error) {
+	if err := requireWriter(actor); err != nil {
+		return nil, err
+	}
+	var out *Resource
+	err := s.DB.InTx(ctx, func(tx *db.Tx) error {
+		r, err := getVisibleResource(ctx, tx, actor, view, id, true)
+		if err != nil {
+			return err
+		}
+		if err := require(ctx, tx, actor, OrderApprove, Scope{CustomerID: r.CustomerID, ProjectID: r.ProjectID}); err != nil {
+			return err
+		}
+		newEnd, err := renewedEndDate(r, in, tx.Now())
+		if err != nil {
+			return err
+		}
+		if r.State == ResourceTerminated || r.State == ResourceTerminating {
+			return errs.E(errs.Conflict, "Terminated resources cannot be renewed.")
+		}
+		comment := "End date changed to " + newEnd
+		out, _, err = s.changeResource(ctx, tx, r.ID, Change{Actor: actor, Comment: comment}, func(r *Resource) error {
+			r.EndDate = &newEnd
+			return nil
+		})
+		return err
+	})
+	return out, err
+}
+
+func renewedEndDate(r *Resource, in RenewInput, now time.Time) (string, error) {
+	switch {
+	case in.EndDate != nil && in.ExtensionDays != nil:
+		return "", errs.Field("non_field_errors", "Provide either end_date or extension_days, not both.")
+	case in.EndDate != nil:
+		t, ok := ParseDate(*in.EndDate)
+		if !ok {
+			return "", errs.Field("end_date", "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.")
+		}
+		today := now.UTC().Format(DateLayout)
+		if t.Format(DateLayout) <= today {
+			return "", errs.Field("end_date", "End date must be in the future.")
+		}
+		if r.EndDate != nil && t.Format(DateLayout) <= *r.EndDate {
+			return "", errs.Field("end_date", "New end date must be later than the current end date %s.", *r.EndDate)
+		}
+		return t.Format(DateLayout), nil
+	case in.ExtensionDays != nil:
+		if *in.ExtensionDays < 1 || *in.ExtensionDays > 3650 {
+			return "", errs.Field("extension_days", "Ensure this value is between 1 and 3650.")
+		}
+		base := now.UTC()
+		if r.EndDate != nil {
+			if t, ok := ParseDate(*r.EndDate); ok && t.After(base) {
+				base = t
+			}
+		}
+		return base.AddDate(0, 0, *in.ExtensionDays).Format(DateLayout), nil
+	}
+	return "", errs.Field("non_field_errors", "Provide end_date or extension_days.")
+}
