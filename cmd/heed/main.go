@@ -190,6 +190,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 		maxWorkers      int
 		tokenLifetime   time.Duration
 		shutdownTimeout time.Duration
+		retentionDays   int
 	)
 	schedules := scheduleFlag{}
 	c.register(fs)
@@ -201,6 +202,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	fs.IntVar(&maxWorkers, "max-workers", 50, "jobs run concurrently by this process")
 	fs.DurationVar(&tokenLifetime, "token-lifetime", 24*time.Hour, "lifetime of tokens issued by password login (0: never expire)")
 	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 30*time.Second, "time to drain requests and jobs on SIGINT/SIGTERM")
+	fs.IntVar(&retentionDays, "history-retention-days", 0, "delete history versions older than this many days, keeping each object's newest (0: keep forever)")
 	fs.Var(schedules, "schedule", "override a periodic job's cron schedule, ID=SPEC (repeatable; SPEC \"off\" disables; env HEED_SCHEDULE_<ID>)")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
@@ -222,7 +224,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	a, err := app.New(ctx, app.Config{
 		Addr: addr, DatabaseURL: c.databaseURL, Demo: loadDemo, Work: !noWorkers, Migrate: !noMigrate,
 		Schedules: schedules, MaxWorkers: maxWorkers, TokenLifetime: tokenLifetime, TrustProxy: trustProxy,
-		ShutdownTimeout: shutdownTimeout, DB: c.dbConfig(), Logger: log,
+		ShutdownTimeout: shutdownTimeout, DB: c.dbConfig(), Logger: log, HistoryRetentionDays: retentionDays,
 	})
 	if err != nil {
 		return err

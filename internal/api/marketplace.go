@@ -12,25 +12,25 @@ import (
 	"github.com/heed-dev/heed/internal/marketplace"
 )
 
-type uuidPath struct {
+type UUIDPath struct {
 	UUID string `path:"uuid" doc:"Object uuid (32 hex characters; the dashed form is accepted)."`
 }
 
-func (p uuidPath) parse() (uuid.UUID, error) { return ParseUUID(p.UUID) }
+func (p UUIDPath) parse() (uuid.UUID, error) { return ParseUUID(p.UUID) }
 
-type namedListInput struct {
+type NamedListInput struct {
 	ListParams
 	Name string `query:"name" doc:"Case-insensitive substring of the name."`
 	O    string `query:"o" doc:"Ordering: comma-separated fields, '-' for descending."`
 }
 
-type customerScopedListInput struct {
-	namedListInput
+type CustomerScopedListInput struct {
+	NamedListInput
 	Customer     string `query:"customer" doc:"Customer uuid or URL."`
 	CustomerUUID string `query:"customer_uuid" doc:"Customer uuid."`
 }
 
-func (in customerScopedListInput) customer() (*uuid.UUID, error) {
+func (in CustomerScopedListInput) customer() (*uuid.UUID, error) {
 	ref := in.CustomerUUID
 	if ref == "" {
 		ref = in.Customer
@@ -56,7 +56,7 @@ func roleOut(a marketplace.RoleAssignment) RoleAssignment {
 }
 
 type addUserInput struct {
-	uuidPath
+	UUIDPath
 	Body struct {
 		User           string     `json:"user" minLength:"1" doc:"User uuid or URL."`
 		Role           string     `json:"role" enum:"CUSTOMER.OWNER,CUSTOMER.MANAGER,PROJECT.ADMIN,PROJECT.MANAGER,PROJECT.MEMBER,OFFERING.MANAGER"`
@@ -65,7 +65,7 @@ type addUserInput struct {
 }
 
 type deleteUserInput struct {
-	uuidPath
+	UUIDPath
 	Body struct {
 		User string `json:"user" minLength:"1" doc:"User uuid or URL."`
 		Role string `json:"role" enum:"CUSTOMER.OWNER,CUSTOMER.MANAGER,PROJECT.ADMIN,PROJECT.MANAGER,PROJECT.MEMBER,OFFERING.MANAGER"`
@@ -73,7 +73,7 @@ type deleteUserInput struct {
 }
 
 type listUsersInput struct {
-	uuidPath
+	UUIDPath
 	ListParams
 }
 
@@ -155,7 +155,7 @@ func registerCustomers(api huma.API, svc *marketplace.Service) {
 		OperationID: "customers_list", Path: "/api/customers/", Summary: "List customers",
 		Description: "Customers on which the user holds a role (directly, through a project or an offering); staff and support see all.",
 		Tags:        tag, Security: authRequired, Errors: errsRead,
-	}, func(ctx context.Context, in *namedListInput, page db.Page) ([]Customer, int, error) {
+	}, func(ctx context.Context, in *NamedListInput, page db.Page) ([]Customer, int, error) {
 		list, total, err := svc.ListCustomers(ctx, CurrentUser(ctx), marketplace.ListFilter{Name: in.Name, Ordering: in.O}, page)
 		if err != nil {
 			return nil, 0, err
@@ -170,7 +170,7 @@ func registerCustomers(api huma.API, svc *marketplace.Service) {
 	huma.Register(api, huma.Operation{
 		OperationID: "customers_retrieve", Method: http.MethodGet, Path: "/api/customers/{uuid}/",
 		Summary: "Get a customer", Tags: tag, Security: authRequired, Errors: errsRead,
-	}, func(ctx context.Context, in *uuidPath) (*body[Customer], error) {
+	}, func(ctx context.Context, in *UUIDPath) (*body[Customer], error) {
 		id, err := in.parse()
 		if err != nil {
 			return nil, err
@@ -208,7 +208,7 @@ func registerCustomers(api huma.API, svc *marketplace.Service) {
 		OperationID: "projects_list", Path: "/api/projects/", Summary: "List projects",
 		Description: "Projects on which the user, or their customer role, gives access; staff and support see all.",
 		Tags:        ptag, Security: authRequired, Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
-	}, func(ctx context.Context, in *customerScopedListInput, page db.Page) ([]Project, int, error) {
+	}, func(ctx context.Context, in *CustomerScopedListInput, page db.Page) ([]Project, int, error) {
 		cust, err := in.customer()
 		if err != nil {
 			return nil, 0, err
@@ -227,7 +227,7 @@ func registerCustomers(api huma.API, svc *marketplace.Service) {
 	huma.Register(api, huma.Operation{
 		OperationID: "projects_retrieve", Method: http.MethodGet, Path: "/api/projects/{uuid}/",
 		Summary: "Get a project", Tags: ptag, Security: authRequired, Errors: errsRead,
-	}, func(ctx context.Context, in *uuidPath) (*body[Project], error) {
+	}, func(ctx context.Context, in *UUIDPath) (*body[Project], error) {
 		id, err := in.parse()
 		if err != nil {
 			return nil, err
@@ -268,7 +268,7 @@ func registerCustomers(api huma.API, svc *marketplace.Service) {
 func registerOfferings(api huma.API, svc *marketplace.Service) {
 	tag := []string{"marketplace-provider-offerings"}
 	type listOfferings struct {
-		customerScopedListInput
+		CustomerScopedListInput
 		Type  string `query:"type" doc:"Offering type, e.g. basic."`
 		State string `query:"state" enum:"Draft,Active,Paused,"`
 	}
@@ -297,7 +297,7 @@ func registerOfferings(api huma.API, svc *marketplace.Service) {
 	huma.Register(api, huma.Operation{
 		OperationID: "marketplace_provider_offerings_retrieve", Method: http.MethodGet, Path: "/api/marketplace-provider-offerings/{uuid}/",
 		Summary: "Get an offering", Tags: tag, Security: authRequired, Errors: errsRead,
-	}, func(ctx context.Context, in *uuidPath) (*body[Offering], error) {
+	}, func(ctx context.Context, in *UUIDPath) (*body[Offering], error) {
 		id, err := in.parse()
 		if err != nil {
 			return nil, err
@@ -374,7 +374,7 @@ func registerOfferings(api huma.API, svc *marketplace.Service) {
 	huma.Register(api, huma.Operation{
 		OperationID: "marketplace_plans_retrieve", Method: http.MethodGet, Path: "/api/marketplace-plans/{uuid}/",
 		Summary: "Get a plan", Tags: ptag, Security: authRequired, Errors: errsRead,
-	}, func(ctx context.Context, in *uuidPath) (*body[Plan], error) {
+	}, func(ctx context.Context, in *UUIDPath) (*body[Plan], error) {
 		id, err := in.parse()
 		if err != nil {
 			return nil, err
@@ -458,7 +458,7 @@ func registerOrders(api huma.API, svc *marketplace.Service) {
 	huma.Register(api, huma.Operation{
 		OperationID: "marketplace_orders_retrieve", Method: http.MethodGet, Path: "/api/marketplace-orders/{uuid}/",
 		Summary: "Get an order", Tags: tag, Security: authRequired, Errors: errsRead,
-	}, func(ctx context.Context, in *uuidPath) (*body[Order], error) {
+	}, func(ctx context.Context, in *UUIDPath) (*body[Order], error) {
 		id, err := in.parse()
 		if err != nil {
 			return nil, err
@@ -529,7 +529,7 @@ func registerOrders(api huma.API, svc *marketplace.Service) {
 			OperationID: "marketplace_orders_" + string(action), Method: http.MethodPost,
 			Path: "/api/marketplace-orders/{uuid}/" + string(action) + "/", Summary: a.summary, Tags: tag,
 			Security: authRequired, Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
-		}, func(ctx context.Context, in *uuidPath) (*body[Order], error) {
+		}, func(ctx context.Context, in *UUIDPath) (*body[Order], error) {
 			id, err := in.parse()
 			if err != nil {
 				return nil, err
@@ -612,7 +612,7 @@ func registerResources(api huma.API, svc *marketplace.Service, prefix, opPrefix,
 	huma.Register(api, huma.Operation{
 		OperationID: opPrefix + "_retrieve", Method: http.MethodGet, Path: prefix + "{uuid}/",
 		Summary: "Get a resource", Tags: tag, Security: authRequired, Errors: errsRead,
-	}, func(ctx context.Context, in *uuidPath) (*body[Resource], error) {
+	}, func(ctx context.Context, in *UUIDPath) (*body[Resource], error) {
 		id, err := in.parse()
 		if err != nil {
 			return nil, err
@@ -624,7 +624,7 @@ func registerResources(api huma.API, svc *marketplace.Service, prefix, opPrefix,
 		return one(ctx, r), nil
 	})
 	type patchResource struct {
-		uuidPath
+		UUIDPath
 		Body struct {
 			Name        *string        `json:"name,omitempty" minLength:"1" maxLength:"150"`
 			Description *string        `json:"description,omitempty"`
@@ -633,7 +633,7 @@ func registerResources(api huma.API, svc *marketplace.Service, prefix, opPrefix,
 		}
 	}
 	type putResource struct {
-		uuidPath
+		UUIDPath
 		Body struct {
 			Name        string         `json:"name" minLength:"1" maxLength:"150"`
 			Description *string        `json:"description,omitempty"`
@@ -668,7 +668,7 @@ func registerResources(api huma.API, svc *marketplace.Service, prefix, opPrefix,
 	})
 
 	type slugInput struct {
-		uuidPath
+		UUIDPath
 		Body struct {
 			Slug string `json:"slug" minLength:"1" maxLength:"50" pattern:"^[-a-zA-Z0-9_]+$"`
 		}
@@ -692,7 +692,7 @@ func registerResources(api huma.API, svc *marketplace.Service, prefix, opPrefix,
 	registerFlag[restrictBody](api, svc, prefix, opPrefix, tag, view, one, marketplace.FlagRestrictMemberAccess)
 
 	type terminateInput struct {
-		uuidPath
+		UUIDPath
 		Body *struct {
 			Attributes map[string]any `json:"attributes,omitempty"`
 			Comment    string         `json:"request_comment,omitempty" maxLength:"255"`
@@ -724,7 +724,7 @@ func registerResources(api huma.API, svc *marketplace.Service, prefix, opPrefix,
 		return out, nil
 	})
 	type renewInput struct {
-		uuidPath
+		UUIDPath
 		Body struct {
 			EndDate       *string `json:"end_date,omitempty" format:"date" doc:"New end date (YYYY-MM-DD), later than the current one."`
 			ExtensionDays *int    `json:"extension_days,omitempty" minimum:"1" maximum:"3650" doc:"Days to add to the current end date (or to today)."`
@@ -773,7 +773,7 @@ func flagValue(b any) bool {
 func registerFlag[B any](api huma.API, svc *marketplace.Service, prefix, opPrefix string, tag []string, view marketplace.View,
 	one func(context.Context, *marketplace.Resource) *body[Resource], flag marketplace.StaffFlag) {
 	type input struct {
-		uuidPath
+		UUIDPath
 		Body B
 	}
 	huma.Register(api, huma.Operation{

@@ -16,6 +16,7 @@ import (
 
 	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
+	"github.com/heed-dev/heed/internal/history"
 	"github.com/heed-dev/heed/internal/marketplace"
 )
 
@@ -28,8 +29,10 @@ type Deps struct {
 	Users *auth.Service
 	// Marketplace, when set, mounts the marketplace endpoints.
 	Marketplace *marketplace.Service
-	Logger      *slog.Logger
-	Metrics     *prometheus.Registry
+	// History, with Marketplace, mounts the history endpoints.
+	History *history.Store
+	Logger  *slog.Logger
+	Metrics *prometheus.Registry
 	// TrustProxy honours X-Forwarded-Proto/Host when building page links.
 	TrustProxy bool
 	// MaxBodyBytes bounds request bodies (default 1 MiB).
@@ -120,6 +123,9 @@ func New(deps Deps) *Server {
 	registerUsers(api, deps)
 	if deps.Marketplace != nil {
 		registerMarketplace(api, deps.Marketplace)
+		if deps.History != nil {
+			registerHistory(api, deps.History, deps.Marketplace)
+		}
 	}
 	for _, m := range deps.Mount {
 		m(api)

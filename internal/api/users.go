@@ -57,7 +57,7 @@ func userOut(u *auth.User) User {
 // declared never run without one (requireAuth), so nil means a wiring bug.
 func CurrentUser(ctx context.Context) *auth.User { return auth.UserFrom(ctx) }
 
-type userPath struct {
+type UserPath struct {
 	UUID string `path:"uuid" doc:"User uuid (32 hex characters; the dashed form is accepted)."`
 }
 
@@ -87,7 +87,9 @@ type userCreateInput struct {
 }
 
 type userPatchInput struct {
-	userPath
+	// Not an embedded UserPath: Huma skips embedded unexported types, so
+	// the uuid would never be read (every PATCH answered 404).
+	UUID string `path:"uuid" doc:"User uuid (32 hex characters; the dashed form is accepted)."`
 	Body struct {
 		Username           *string   `json:"username,omitempty" minLength:"1" maxLength:"150"`
 		Email              *string   `json:"email,omitempty" maxLength:"254"`
@@ -153,7 +155,7 @@ func registerUsers(api huma.API, deps Deps) {
 		OperationID: "users_retrieve", Method: http.MethodGet, Path: "/api/users/{uuid}/",
 		Summary: "Get a user", Tags: usersTag, Security: authRequired,
 		Errors: []int{http.StatusUnauthorized, http.StatusNotFound},
-	}, func(ctx context.Context, in *userPath) (*userBody, error) {
+	}, func(ctx context.Context, in *UserPath) (*userBody, error) {
 		id, err := ParseUUID(in.UUID)
 		if err != nil {
 			return nil, err

@@ -19,6 +19,7 @@ import (
 	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/demo"
+	"github.com/heed-dev/heed/internal/history"
 	"github.com/heed-dev/heed/internal/jobs"
 	"github.com/heed-dev/heed/internal/marketplace"
 )
@@ -34,13 +35,16 @@ type Config struct {
 	// Migrate applies pending migrations at start.
 	Migrate bool
 	// Schedules overrides periodic job schedules by ID.
-	Schedules       map[string]string
-	MaxWorkers      int
-	TokenLifetime   time.Duration
-	TrustProxy      bool
-	ShutdownTimeout time.Duration
-	DB              db.Config
-	Logger          *slog.Logger
+	Schedules map[string]string
+	// HistoryRetentionDays prunes versions older than this many days
+	// (keeping each object's newest); 0 keeps history forever.
+	HistoryRetentionDays int
+	MaxWorkers           int
+	TokenLifetime        time.Duration
+	TrustProxy           bool
+	ShutdownTimeout      time.Duration
+	DB                   db.Config
+	Logger               *slog.Logger
 	// Clock is injected by tests; nil means the wall clock.
 	Clock func() time.Time
 }
@@ -52,6 +56,7 @@ type App struct {
 	Jobs    *jobs.Runner
 	Users   *auth.Service
 	Market  *marketplace.Service
+	History *history.Store
 	Server  *api.Server
 	Metrics *prometheus.Registry
 	log     *slog.Logger
@@ -95,6 +100,9 @@ func (a *App) build(ctx context.Context) error {
 	auth.RegisterJobs(reg, d, log)
 	a.Market = marketplace.New(d, nil)
 	a.Market.RegisterJobs(reg, log)
+	a.Market.OnChange(recordHistory)
+	a.History = &history.Store{DB: d}
+	history.RegisterJobs(reg, d, cfg.HistoryRetentionDays, log)
 	runner, err := jobs.New(d, reg, jobs.Config{
 		Work: cfg.Work, Schedules: cfg.Schedules, MaxWorkers: cfg.MaxWorkers, Logger: log, Metrics: a.Metrics,
 	})
@@ -110,7 +118,7 @@ func (a *App) build(ctx context.Context) error {
 		}
 	}
 	a.Server = api.New(api.Deps{
-		DB: d, Users: a.Users, Marketplace: a.Market, Logger: log, Metrics: a.Metrics, TrustProxy: cfg.TrustProxy,
+		DB: d, Users: a.Users, Marketplace: a.Market, History: a.History, Logger: log, Metrics: a.Metrics, TrustProxy: cfg.TrustProxy,
 		Mount: []func(huma.API){},
 	})
 	return nil
@@ -166,4 +174,18 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	}
 	a.log.Info("stopped")
 	return runErr
+}
+
+// recordHistory turns every marketplace change into a history version, in
+// the change's transaction.
+func recordHistory(ctx context.Context, tx *db.Tx, ch marketplace.ObjectChange) error {
+	var userID *int64
+	if ch.Actor != nil {
+		userID = &ch.Actor.ID
+	}
+	_, err := history.Record(ctx, tx, history.Entry{
+		EntityType: ch.Kind, ObjectID: ch.ID, ObjectUUID: ch.UUID, At: ch.At, UserID: userID,
+		Comment: ch.Comment, Data: ch.After, Changed: ch.Changed,
+	})
+	return err
 }

@@ -59,3 +59,13 @@ func OrderBy(o string, allowed map[string]string, def []string, tiebreak string)
 	parts = append(parts, tb)
 	return " ORDER BY " + strings.Join(parts, ", ")
 }
+
+// JSONArrayContains is a condition true when the JSON array in column holds
+// the string bound to the one placeholder it contains.
+func (d *DB) JSONArrayContains(column string) string {
+	if d.dialect == Postgres {
+		// jsonb's ? operator would clash with placeholders; the function is the same test.
+		return "jsonb_exists(" + column + ", ?)"
+	}
+	return "EXISTS (SELECT 1 FROM json_each(" + column + ") WHERE json_each.value = ?)"
+}

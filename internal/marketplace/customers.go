@@ -26,7 +26,7 @@ type Service struct {
 	Jobs jobs.Enqueuer
 
 	processors map[string]Processor
-	observers  []ResourceObserver
+	observers  []ChangeObserver
 }
 
 // New returns a service with the built-in "basic" offering type.
@@ -83,6 +83,19 @@ func parseUUID(s string) uuid.UUID {
 		return uuid.Nil
 	}
 	return u
+}
+
+// hexUUID is the 32-hex form used in snapshots, as in the API.
+func hexUUID(u uuid.UUID) string { return strings.ReplaceAll(u.String(), "-", "") }
+
+// Snapshot returns a customer's tracked fields.
+func (c *Customer) Snapshot() map[string]any {
+	return map[string]any{"name": c.Name, "slug": c.Slug, "description": c.Description, "email": c.Email}
+}
+
+// Snapshot returns a project's tracked fields.
+func (p *Project) Snapshot() map[string]any {
+	return map[string]any{"name": p.Name, "slug": p.Slug, "description": p.Description, "customer": hexUUID(p.CustomerUUID)}
 }
 
 const customerCols = "c.id, c.uuid, c.name, c.slug, c.description, c.email, c.created, c.modified"
@@ -156,7 +169,10 @@ func (s *Service) CreateCustomer(ctx context.Context, actor *auth.User, in Custo
 		}
 		var err error
 		c, err = scanCustomer(tx.QueryRow(ctx, "SELECT "+customerCols+" FROM customers c WHERE c.id = ?", id))
-		return err
+		if err != nil {
+			return err
+		}
+		return s.created(ctx, tx, KindCustomer, c.ID, c.UUID, c.Snapshot(), actor, "Customer created")
 	})
 	return c, err
 }
@@ -297,7 +313,10 @@ func (s *Service) CreateProject(ctx context.Context, actor *auth.User, in Projec
 			return fmt.Errorf("insert project: %w", err)
 		}
 		p, err = scanProject(tx.QueryRow(ctx, "SELECT "+projectCols+" FROM projects p JOIN customers c ON c.id = p.customer_id WHERE p.id = ?", id))
-		return err
+		if err != nil {
+			return err
+		}
+		return s.created(ctx, tx, KindProject, p.ID, p.UUID, p.Snapshot(), actor, "Project created")
 	})
 	return p, err
 }

@@ -81,6 +81,16 @@ func (o *Offering) IsPrepaid() bool {
 	return false
 }
 
+// Snapshot returns an offering's tracked fields.
+func (o *Offering) Snapshot() map[string]any {
+	comps := make([]any, len(o.Components))
+	for i, c := range o.Components {
+		comps[i] = map[string]any{"type": c.Type, "name": c.Name, "billing_type": c.BillingType, "is_prepaid": c.IsPrepaid}
+	}
+	return map[string]any{"name": o.Name, "description": o.Description, "type": o.Type, "state": o.State,
+		"components": comps, "plugin_options": orEmpty(o.PluginOptions), "customer": hexUUID(o.CustomerUUID)}
+}
+
 const offeringCols = `o.id, o.uuid, o.customer_id, c.uuid, c.name, o.name, o.description, o.type, o.state,
 	o.components, o.plugin_options, o.created, o.modified`
 
@@ -196,7 +206,10 @@ func (s *Service) CreateOffering(ctx context.Context, actor *auth.User, in Offer
 			return fmt.Errorf("insert offering: %w", err)
 		}
 		o, err = scanOffering(tx.QueryRow(ctx, "SELECT "+offeringCols+offeringFrom+" WHERE o.id = ?", id))
-		return err
+		if err != nil {
+			return err
+		}
+		return s.created(ctx, tx, KindOffering, o.ID, o.UUID, o.Snapshot(), actor, "Offering created")
 	})
 	return o, err
 }
@@ -292,6 +305,12 @@ type Plan struct {
 	Modified     time.Time
 }
 
+// Snapshot returns a plan's tracked fields.
+func (p *Plan) Snapshot() map[string]any {
+	return map[string]any{"name": p.Name, "description": p.Description, "unit_price": p.UnitPrice, "unit": p.Unit,
+		"archived": p.Archived, "offering": hexUUID(p.OfferingUUID)}
+}
+
 const planCols = `pl.id, pl.uuid, pl.offering_id, o.uuid, o.name, pl.name, pl.description, pl.unit_price, pl.unit,
 	pl.archived, pl.created, pl.modified`
 
@@ -385,7 +404,10 @@ func (s *Service) CreatePlan(ctx context.Context, actor *auth.User, in PlanInput
 			return fmt.Errorf("insert plan: %w", err)
 		}
 		p, err = scanPlan(tx.QueryRow(ctx, "SELECT "+planCols+planFrom+" WHERE pl.id = ?", id))
-		return err
+		if err != nil {
+			return err
+		}
+		return s.created(ctx, tx, KindPlan, p.ID, p.UUID, p.Snapshot(), actor, "Plan created")
 	})
 	return p, err
 }

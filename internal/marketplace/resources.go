@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 	"time"
 
@@ -129,24 +130,59 @@ func jsonEqual(a, b any) bool {
 	return reflect.DeepEqual(va, vb)
 }
 
-// ResourceChange describes one committed-to-be change of a resource.
-type ResourceChange struct {
-	// Before is nil when the resource is being created.
-	Before  *Resource
-	After   *Resource
+// Kinds of tracked objects, as ObjectChange.Kind names them.
+const (
+	KindCustomer = "customer"
+	KindProject  = "project"
+	KindOffering = "offering"
+	KindPlan     = "plan"
+	KindResource = "resource"
+)
+
+// ObjectChange describes one change of a tracked object, inside the
+// transaction that makes it.
+type ObjectChange struct {
+	Kind string
+	ID   int64
+	UUID uuid.UUID
+	// Before is nil when the object is being created.
+	Before map[string]any
+	After  map[string]any
+	// Changed lists the tracked fields that differ (all of them on create).
 	Changed []string
 	// Actor is nil for system changes (order processing, timers).
 	Actor   *auth.User
 	Comment string
-	At      time.Time
+	// At is the transaction's clock, read after the object's row was locked,
+	// so time order is commit order.
+	At time.Time
 }
 
-// ResourceObserver runs inside the change's transaction; an error aborts
-// the change. History and user actions hook in here.
-type ResourceObserver func(ctx context.Context, tx *db.Tx, ch ResourceChange) error
+// ChangeObserver runs inside the change's transaction; an error aborts the
+// change. History and user actions hook in here.
+type ChangeObserver func(ctx context.Context, tx *db.Tx, ch ObjectChange) error
 
-// OnResourceChange registers an observer for every resource change.
-func (s *Service) OnResourceChange(o ResourceObserver) { s.observers = append(s.observers, o) }
+// OnChange registers an observer for every change of a tracked object.
+func (s *Service) OnChange(o ChangeObserver) { s.observers = append(s.observers, o) }
+
+func (s *Service) notify(ctx context.Context, tx *db.Tx, ch ObjectChange) error {
+	for _, o := range s.observers {
+		if err := o(ctx, tx, ch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// created notifies observers that an object was created.
+func (s *Service) created(ctx context.Context, tx *db.Tx, kind string, id int64, u uuid.UUID, snap map[string]any, actor *auth.User, comment string) error {
+	fields := make([]string, 0, len(snap))
+	for k := range snap {
+		fields = append(fields, k)
+	}
+	sort.Strings(fields)
+	return s.notify(ctx, tx, ObjectChange{Kind: kind, ID: id, UUID: u, After: snap, Changed: fields, Actor: actor, Comment: comment, At: tx.Now()})
+}
 
 const resourceCols = `r.id, r.uuid, r.name, r.description, r.slug, r.state, r.limits, r.attributes, r.options, r.cost,
 	r.end_date, r.downscaled, r.restrict_member_access, r.paused, r.error_message, r.plan_id, r.project_id, r.offering_id,
@@ -392,10 +428,9 @@ func (s *Service) changeResource(ctx context.Context, tx *db.Tx, id int64, ch Ch
 		return nil, nil, err
 	}
 	if len(changed) > 0 {
-		for _, o := range s.observers {
-			if err := o(ctx, tx, ResourceChange{Before: before, After: fresh, Changed: changed, Actor: ch.Actor, Comment: ch.Comment, At: now}); err != nil {
-				return nil, nil, err
-			}
+		if err := s.notify(ctx, tx, ObjectChange{Kind: KindResource, ID: fresh.ID, UUID: fresh.UUID, Before: before.Snapshot(),
+			After: fresh.Snapshot(), Changed: changed, Actor: ch.Actor, Comment: ch.Comment, At: now}); err != nil {
+			return nil, nil, err
 		}
 	}
 	return fresh, changed, nil
@@ -440,10 +475,9 @@ func (s *Service) createResource(ctx context.Context, tx *db.Tx, r *Resource, ch
 	if err != nil {
 		return nil, err
 	}
-	for _, o := range s.observers {
-		if err := o(ctx, tx, ResourceChange{After: fresh, Changed: TrackedFields, Actor: ch.Actor, Comment: ch.Comment, At: now}); err != nil {
-			return nil, err
-		}
+	if err := s.notify(ctx, tx, ObjectChange{Kind: KindResource, ID: fresh.ID, UUID: fresh.UUID, After: fresh.Snapshot(),
+		Changed: TrackedFields, Actor: ch.Actor, Comment: ch.Comment, At: now}); err != nil {
+		return nil, err
 	}
 	return fresh, nil
 }
