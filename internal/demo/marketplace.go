@@ -104,6 +104,11 @@ func loadMarketplace(ctx context.Context, d *db.DB, m *marketplace.Service) erro
 		if err != nil {
 			return fmt.Errorf("order %s: %w", r.name, err)
 		}
+		// Complete it now rather than when the workers start, so the demo
+		// resources are OK from their first day of history.
+		if err := m.ProcessOrder(ctx, o.ID); err != nil {
+			return fmt.Errorf("process %s: %w", r.name, err)
+		}
 		end := today.AddDate(0, 0, r.days).Format(marketplace.DateLayout)
 		if _, err := m.UpdateResource(ctx, alice, marketplace.ConsumerView, *o.ResourceUUID, marketplace.ResourceUpdate{EndDate: &end}); err != nil {
 			return fmt.Errorf("end date of %s: %w", r.name, err)
@@ -130,7 +135,7 @@ func loadMarketplace(ctx context.Context, d *db.DB, m *marketplace.Service) erro
 	if _, err := m.Transition(ctx, bob, rejected.UUID, marketplace.RejectByConsumer); err != nil {
 		return fmt.Errorf("reject demo order: %w", err)
 	}
-	return nil
+	return loadHistory(ctx, d, m, users)
 }
 
 // backdateOrder makes a demo order look as if it had waited for a while.

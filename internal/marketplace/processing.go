@@ -46,11 +46,21 @@ type processOrderWorker struct {
 }
 
 func (w *processOrderWorker) Work(ctx context.Context, job *river.Job[ProcessOrderArgs]) error {
-	s := w.s
+	if err := w.s.ProcessOrder(ctx, job.Args.OrderID); err != nil {
+		return err
+	}
+	w.log.Debug("order processed", "order_id", job.Args.OrderID)
+	return nil
+}
+
+// ProcessOrder carries out an executing order: the job's work, callable
+// directly (the demo loader does). An order that is no longer executing is
+// left alone, so a retry or a second call changes nothing.
+func (s *Service) ProcessOrder(ctx context.Context, orderID int64) error {
 	var o *Order
 	if err := s.DB.ReadTx(ctx, func(c db.Conn) error {
 		var err error
-		o, err = loadOrder(ctx, c, job.Args.OrderID, false)
+		o, err = loadOrder(ctx, c, orderID, false)
 		return err
 	}); err != nil {
 		return err
@@ -65,7 +75,7 @@ func (w *processOrderWorker) Work(ctx context.Context, job *river.Job[ProcessOrd
 		procErr = fmt.Errorf("no processor for offering type %q", o.OfferingType)
 	}
 	return s.DB.InTx(ctx, func(tx *db.Tx) error {
-		o, err := loadOrder(ctx, tx, job.Args.OrderID, true)
+		o, err := loadOrder(ctx, tx, orderID, true)
 		if err != nil {
 			return err
 		}
@@ -73,7 +83,6 @@ func (w *processOrderWorker) Work(ctx context.Context, job *river.Job[ProcessOrd
 			return nil
 		}
 		if procErr != nil {
-			w.log.Warn("order failed", "order", o.UUID, "error", procErr)
 			return s.failOrder(ctx, tx, o, procErr.Error())
 		}
 		return s.completeOrder(ctx, tx, o)
