@@ -97,13 +97,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*User, error)
 		stored  string
 		expires sql.NullTime
 	)
-	err := s.DB.ReadTx(ctx, func(c db.Conn) error {
-		row := c.QueryRow(ctx, `SELECT t.key_hash, t.expires_at, `+prefixed("u.", userColumns)+`
-			FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.key_hash = ?`, hash)
-		var err error
-		u, err = scanUser(scanPrefix{row, []any{&stored, &expires}})
-		return err
-	})
+	row := s.DB.Reader().QueryRow(ctx, `SELECT t.key_hash, t.expires_at, `+prefixed("u.", userColumns)+`
+		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.key_hash = ?`, hash)
+	u, err := scanUser(scanPrefix{row, []any{&stored, &expires}})
 	invalid := errs.E(errs.Unauthenticated, "Invalid token.")
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, invalid

@@ -65,6 +65,8 @@ type DB struct {
 	// statements counts statements run through Conn, for tests that prove a
 	// list costs a constant number of queries.
 	statements atomic.Int64
+	// stmts caches prepared statements for Reader, by query text.
+	stmts sync.Map
 }
 
 // Statements reports how many statements have run through Conn so far.
@@ -181,6 +183,10 @@ func openSQLite(ctx context.Context, cfg Config, clock func() time.Time) (*DB, e
 // Close releases every pool.
 func (d *DB) Close() error {
 	var errs []error
+	d.stmts.Range(func(_, v any) bool {
+		errs = append(errs, v.(*sql.Stmt).Close())
+		return true
+	})
 	if d.riverSQL != nil {
 		errs = append(errs, d.riverSQL.Close())
 	}
@@ -372,6 +378,57 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		f()
 	}
 	return nil
+}
+
+// Reader runs single statements on the read pool without a transaction:
+// the cheap path for one-statement reads such as a token lookup. Anything
+// that reads twice and needs one snapshot uses ReadTx.
+func (d *DB) Reader() Conn { return conn{d: d, r: stmtCache{d}} }
+
+// stmtCache runs statements through prepared statements kept per query
+// text: parsing the SQL was the largest cost of a token lookup on SQLite.
+// database/sql re-prepares them per connection as needed.
+type stmtCache struct{ d *DB }
+
+func (c stmtCache) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if s, ok := c.d.stmts.Load(q); ok {
+		return s.(*sql.Stmt), nil
+	}
+	s, err := c.d.read.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := c.d.stmts.LoadOrStore(q, s); loaded {
+		_ = s.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return s, nil
+}
+
+func (c stmtCache) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	s, err := c.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+func (c stmtCache) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	s, err := c.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+func (c stmtCache) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	s, err := c.stmt(ctx, q)
+	if err != nil {
+		// A *sql.Row cannot be built with an error; run the query unprepared
+		// so the caller's Scan reports the same failure.
+		return c.d.read.QueryRowContext(ctx, q, args...)
+	}
+	return s.QueryRowContext(ctx, args...)
 }
 
 // ReadTx runs fn in a read-only transaction so that every statement of a page
