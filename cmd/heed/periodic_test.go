@@ -254,6 +254,12 @@ func TestPeriodicJobOncePerTickAcrossTwoServers(t *testing.T) {
 		t.Skip(dbtest.PostgresEnv + " is not set; several replicas need PostgreSQL")
 	}
 	url := dbtest.NewURL(t, db.Postgres)
+	// Migrate first: concurrent first-time migrations on PostgreSQL are not
+	// serialised (goose runs without a session locker and rivermigrate takes
+	// no lock), and one of two replicas started together on a fresh database
+	// can fail with a duplicate-key error. Both servers still run the (then
+	// empty) migration step at start, together.
+	heed(t, nil, "migrate", "--database-url", url).want(t, 0)
 	args := []string{"serve", "--database-url", url, "--addr", "127.0.0.1:0", "--schedule", "token_cleanup=* * * * * *",
 		"--log-format", "json", "--pg-max-conns", "8"}
 	procs := []*heedProcess{startHeed(t, "heed-1", nil, args...), startHeed(t, "heed-2", nil, args...)}

@@ -14,6 +14,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,6 +50,9 @@ type Service struct {
 	// never expire. Tokens minted by the CLI or the demo never expire.
 	TokenLifetime time.Duration
 	Throttle      *Throttle
+	// PasswordCost is the bcrypt cost for new password hashes; zero means
+	// bcrypt.DefaultCost. The demo uses the minimum: its passwords are public.
+	PasswordCost int
 }
 
 const userColumns = `id, uuid, username, email, full_name, is_staff, is_support, is_active, preferred_languages,
@@ -298,8 +302,12 @@ func (in *UserInput) validate(creating bool) error {
 	return nil
 }
 
-func hashPassword(p string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(p), bcrypt.DefaultCost)
+func (s *Service) hashPassword(p string) (string, error) {
+	cost := s.PasswordCost
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(p), cost)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
@@ -316,7 +324,7 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, in UserInput) (*U
 	}
 	var pw any
 	if in.Password != nil {
-		h, err := hashPassword(*in.Password)
+		h, err := s.hashPassword(*in.Password)
 		if err != nil {
 			return nil, err
 		}
@@ -413,7 +421,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id uuid.UUID, in 
 			set("preferred_languages", string(b))
 		}
 		if in.Password != nil {
-			h, err := hashPassword(*in.Password)
+			h, err := s.hashPassword(*in.Password)
 			if err != nil {
 				return err
 			}
@@ -499,7 +507,7 @@ func (s *Service) Login(ctx context.Context, username, password, clientAddr stri
 	if errors.Is(err, sql.ErrNoRows) {
 		// Spend the same time as a real check so response time does not
 		// reveal which usernames exist.
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return "", fail()
 	}
 	if err != nil {
@@ -524,7 +532,11 @@ func (s *Service) Login(ctx context.Context, username, password, clientAddr stri
 	return secret, nil
 }
 
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("heed-timing-equaliser"), bcrypt.DefaultCost)
+// dummyHash is computed on first use, not at start: bcrypt is slow on purpose.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("heed-timing-equaliser"), bcrypt.DefaultCost)
+	return h
+})
 
 func secondsCeil(d time.Duration) int {
 	s := int((d + time.Second - 1) / time.Second)

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/errs"
@@ -36,7 +38,7 @@ var Users = []DemoUser{
 // refuses a database that holds users but not the demo set, so a stray flag
 // never plants known tokens in real data.
 func Load(ctx context.Context, d *db.DB, market *marketplace.Service, log *slog.Logger, onlyIfEmpty bool) error {
-	svc := &auth.Service{DB: d}
+	svc := &auth.Service{DB: d, PasswordCost: bcrypt.MinCost}
 	if onlyIfEmpty {
 		var total, demoUsers int
 		err := d.ReadTx(ctx, func(c db.Conn) error {

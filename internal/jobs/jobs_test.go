@@ -23,7 +23,7 @@ import (
 
 // waitFor bounds every wait on a job: generous, because the suite runs with
 // -race on two cores next to other packages' tests.
-const waitFor = 30 * time.Second
+const waitFor = 60 * time.Second
 
 // signalArgs is a test job that names the user row its transaction wrote.
 type signalArgs struct {
@@ -420,8 +420,9 @@ func TestScheduleOverrides(t *testing.T) {
 
 		first := receiveTick(t, on.ticks, "the first tick of tick_on")
 		second := receiveTick(t, on.ticks, "the second tick of tick_on")
-		if !second.After(first) {
-			t.Fatalf("ticks scheduled at %s then %s; want increasing", first, second)
+		// Compared, not ordered: a caught-up tick can be worked concurrently.
+		if first.Equal(second) {
+			t.Fatalf("two tick_on jobs for the same tick %s", first)
 		}
 		if first.Nanosecond() != 0 || second.Nanosecond() != 0 {
 			t.Fatalf("ticks scheduled at %s and %s; want whole seconds of the cron schedule", first, second)
@@ -484,7 +485,9 @@ func TestTokenCleanupRemovesExpiredTokens(t *testing.T) {
 		if !tokenExists(expired) || !tokenExists(valid) {
 			t.Fatal("tokens not stored")
 		}
+		waitStart := time.Now()
 		apptest.Eventually(t, waitFor, "the expired token to be deleted", func() bool { return !tokenExists(expired) })
+		t.Logf("expired token deleted after %s", time.Since(waitStart))
 		if !tokenExists(valid) {
 			t.Fatal("the valid token was deleted too")
 		}
