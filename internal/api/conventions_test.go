@@ -11,19 +11,63 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heed-dev/heed/internal/api"
 	"github.com/heed-dev/heed/internal/apptest"
+	"github.com/heed-dev/heed/internal/auth"
+	"github.com/heed-dev/heed/internal/db"
+	"github.com/heed-dev/heed/internal/demo"
 )
 
 // ---- helpers shared by the files of this package ----
+
+// eachApp runs fn against a fresh heed on each database, holding the demo
+// users: the same usernames, names, e-mails, roles and tokens as the demo
+// data set (package demo), created the way demo.Load creates them. The demo
+// marketplace and its history are left out: loading them takes 10-20 s per
+// app under -race, which pushed this suite past go test's 10-minute limit,
+// and nothing here reads them. Only the users named in passwords get their
+// demo password (bcrypt is slow under -race too). Job workers stay off.
+func eachApp(t *testing.T, fn func(t *testing.T, h *apptest.Harness), passwords ...string) {
+	t.Helper()
+	apptest.Each(t, apptest.Options{NoDemo: true, NoWork: true}, func(t *testing.T, h *apptest.Harness) {
+		seedDemoUsers(t, h, passwords...)
+		fn(t, h)
+	})
+}
+
+func seedDemoUsers(t testing.TB, h *apptest.Harness, passwords ...string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, du := range demo.Users {
+		langs := []string{"en"}
+		in := auth.UserInput{
+			Username: &du.Username, FullName: &du.FullName, Email: &du.Email, IsStaff: &du.Staff,
+			IsSupport: &du.Support, PreferredLanguages: &langs,
+		}
+		if slices.Contains(passwords, du.Username) {
+			in.Password = &du.Password
+		}
+		u, err := h.App.Users.CreateUser(ctx, nil, in)
+		if err != nil {
+			t.Fatalf("create %s: %v", du.Username, err)
+		}
+		if err := h.App.DB.InTx(ctx, func(tx *db.Tx) error {
+			return auth.StoreToken(ctx, tx, u.ID, du.Token, "test", time.Time{})
+		}); err != nil {
+			t.Fatalf("token for %s: %v", du.Username, err)
+		}
+	}
+}
 
 // doHeader sends a request with a raw Authorization header value (none when
 // authz is empty). body follows apptest.Harness.Do: nil, a string or []byte
@@ -195,7 +239,7 @@ func parseLinks(t testing.TB, header string) map[string]string {
 // {$}, so sub-paths are 404 and wrong methods 405, both as DRF JSON.
 func TestUnknownPathsAndMethods(t *testing.T) {
 	t.Parallel()
-	apptest.Each(t, apptest.Options{}, func(t *testing.T, h *apptest.Harness) {
+	eachApp(t, func(t *testing.T, h *apptest.Harness) {
 		alice := uuidOf(t, h, "alice")
 		notFound := []struct{ method, path string }{
 			{http.MethodGet, "/api/users/me/extra/"},
@@ -264,7 +308,7 @@ func TestUnknownPathsAndMethods(t *testing.T) {
 // TestOperationalEndpoints covers /healthz, /readyz and /metrics.
 func TestOperationalEndpoints(t *testing.T) {
 	t.Parallel()
-	apptest.Each(t, apptest.Options{}, func(t *testing.T, h *apptest.Harness) {
+	eachApp(t, func(t *testing.T, h *apptest.Harness) {
 		wantJSON(t, do(t, h, http.MethodGet, "/healthz", "", nil), http.StatusOK, `{"status":"ok"}`)
 		wantJSON(t, do(t, h, http.MethodGet, "/readyz", "", nil), http.StatusOK, `{"status":"ready"}`)
 
@@ -335,7 +379,7 @@ func (s *syncBuffer) String() string {
 // one returning an unexpected error.
 func TestHandlerFailuresBecomeDRF500(t *testing.T) {
 	t.Parallel()
-	apptest.Each(t, apptest.Options{NoWork: true}, func(t *testing.T, h *apptest.Harness) {
+	eachApp(t, func(t *testing.T, h *apptest.Harness) {
 		logs := &syncBuffer{}
 		srv := api.New(api.Deps{
 			DB: h.App.DB, Users: h.App.Users, Logger: slog.New(slog.NewTextHandler(logs, nil)),

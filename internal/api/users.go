@@ -87,9 +87,7 @@ type userCreateInput struct {
 }
 
 type userPatchInput struct {
-	// Not an embedded UserPath: Huma skips embedded unexported types, so
-	// the uuid would never be read (every PATCH answered 404).
-	UUID string `path:"uuid" doc:"User uuid (32 hex characters; the dashed form is accepted)."`
+	UserPath
 	Body struct {
 		Username           *string   `json:"username,omitempty" minLength:"1" maxLength:"150"`
 		Email              *string   `json:"email,omitempty" maxLength:"254"`

@@ -70,6 +70,9 @@ func Start(t testing.TB, url string, opts Options) *Harness {
 	}
 	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
+	if !opts.NoDemo && opts.Clock == nil {
+		seedDemo(t, url)
+	}
 	a, err := app.New(ctx, app.Config{
 		DatabaseURL: url, Demo: !opts.NoDemo, Work: !opts.NoWork, Migrate: true, Schedules: opts.Schedules,
 		Logger: log, Clock: opts.Clock, DB: db.Config{PostgresMaxConns: 10},
