@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
@@ -518,7 +519,7 @@ func (s *Service) approveConsumer(ctx context.Context, tx *db.Tx, o *Order, acto
 	if off.manualProviderApproval() {
 		return nil
 	}
-	return s.startExecution(ctx, tx, o)
+	return s.startExecution(ctx, tx, o, actor)
 }
 
 // ProcessOrderArgs is the River job that carries out an executing order.
@@ -530,14 +531,18 @@ type ProcessOrderArgs struct {
 func (ProcessOrderArgs) Kind() string { return "marketplace_process_order" }
 
 // InsertOpts makes a second enqueue of the same order a no-op while the
-// first is pending or running.
+// first is waiting or running. Finished jobs do not count: SQLite may reuse
+// a deleted order's id, and that order must still be processed.
 func (ProcessOrderArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	}}}
 }
 
 // startExecution moves the order to executing, puts the resource in its
 // in-progress state and enqueues processing in the same transaction.
-func (s *Service) startExecution(ctx context.Context, tx *db.Tx, o *Order) error {
+func (s *Service) startExecution(ctx context.Context, tx *db.Tx, o *Order, actor *auth.User) error {
 	if err := s.setOrderState(ctx, tx, o, OrderExecuting, ""); err != nil {
 		return err
 	}
@@ -551,7 +556,7 @@ func (s *Service) startExecution(ctx context.Context, tx *db.Tx, o *Order) error
 		}
 		if next != "" {
 			comment := fmt.Sprintf("State changed to %s by order %s", next, strings.ReplaceAll(o.UUID.String(), "-", ""))
-			if _, _, err := s.changeResource(ctx, tx, *o.ResourceID, Change{Comment: comment}, func(r *Resource) error {
+			if _, _, err := s.changeResource(ctx, tx, *o.ResourceID, Change{Actor: actor, Comment: comment}, func(r *Resource) error {
 				r.State = next
 				return nil
 			}); err != nil {
@@ -616,7 +621,7 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id uuid.UUID
 			}
 			if action == ApproveByProvider {
 				if err = s.setOrderState(ctx, tx, o, OrderPendingProvider, "provider_reviewed_by_id = ?, provider_reviewed_at = ?", actor.ID, tx.Now()); err == nil {
-					err = s.startExecution(ctx, tx, o)
+					err = s.startExecution(ctx, tx, o, actor)
 				}
 			} else {
 				err = s.finishRejected(ctx, tx, o, OrderRejected, "provider_reviewed_by_id = ?, provider_reviewed_at = ?", actor.ID, tx.Now())

@@ -8,6 +8,7 @@ import (
 
 	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
+	"github.com/heed-dev/heed/internal/errs"
 )
 
 // RevertableFields are the tracked fields a revert may write: the ones a user
@@ -39,6 +40,9 @@ func (s *Service) RevertResource(ctx context.Context, actor *auth.User, id uuid.
 		cur, err := getVisibleResource(ctx, tx, actor, ConsumerView, id, true)
 		if err != nil {
 			return err
+		}
+		if cur.State == ResourceTerminated {
+			return errs.E(errs.Conflict, "Terminated resources cannot be reverted.")
 		}
 		now := cur.Snapshot()
 		for _, f := range TrackedFields {
