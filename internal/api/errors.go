@@ -187,6 +187,13 @@ func validationError(status int, msg string, errList []error) *DRFError {
 		for _, p := range []string{"body.", "query.", "path.", "header."} {
 			loc = strings.TrimPrefix(loc, p)
 		}
+		if strings.HasPrefix(d.Location, "query.") {
+			// A repeated parameter (?state=a&state=b) is one field to DRF:
+			// "state", not "state[1]".
+			if i := strings.IndexByte(loc, '['); i > 0 {
+				loc = loc[:i]
+			}
+		}
 		message := d.Message
 		switch {
 		case loc == "body" && strings.HasPrefix(message, "expected required property "):
