@@ -58,9 +58,7 @@ type Service struct {
 const userColumns = `id, uuid, username, email, full_name, is_staff, is_support, is_active, preferred_languages,
 	password_hash IS NOT NULL, created, modified`
 
-type rowScanner interface{ Scan(dest ...any) error }
-
-func scanUser(r rowScanner) (*User, error) {
+func scanUser(r db.Scanner) (*User, error) {
 	var (
 		u     User
 		langs string
@@ -127,7 +125,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*User, error)
 
 // scanPrefix scans leading columns into extra before the user's columns.
 type scanPrefix struct {
-	r     rowScanner
+	r     db.Scanner
 	extra []any
 }
 
@@ -183,23 +181,12 @@ func (s *Service) ListUsers(ctx context.Context, viewer *User, f UserFilter, pag
 	}
 	cond := strings.Join(where, " AND ")
 	err = s.DB.ReadTx(ctx, func(c db.Conn) error {
-		if err := c.QueryRow(ctx, "SELECT COUNT(*) FROM users WHERE "+cond, args...).Scan(&total); err != nil {
-			return err
-		}
-		rows, err := c.Query(ctx, "SELECT "+userColumns+" FROM users WHERE "+cond+
-			db.OrderBy(f.Ordering, userOrdering, []string{"username"}, "id")+page.SQL(), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			u, err := scanUser(rows)
-			if err != nil {
-				return err
-			}
-			users = append(users, u)
-		}
-		return rows.Err()
+		var err error
+		users, total, err = db.CountAndPage(ctx, c, db.PageQuery{
+			Columns: userColumns, From: " FROM users", Where: cond,
+			OrderBy: db.OrderBy(f.Ordering, userOrdering, []string{"username"}, "id"), Args: args, Page: page,
+		}, scanUser)
+		return err
 	})
 	return users, total, err
 }

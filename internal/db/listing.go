@@ -1,6 +1,8 @@
 package db
 
 import (
+	"context"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -68,4 +70,49 @@ func (d *DB) JSONArrayContains(column string) string {
 		return "jsonb_exists(" + column + ", ?)"
 	}
 	return "EXISTS (SELECT 1 FROM json_each(" + column + ") WHERE json_each.value = ?)"
+}
+
+// Scanner is a row to scan: *sql.Row or *sql.Rows.
+type Scanner interface{ Scan(dest ...any) error }
+
+// PageQuery describes one page of a filtered list: SELECT Columns From
+// WHERE Where OrderBy, with Args for Where's placeholders.
+type PageQuery struct {
+	Columns string
+	// From is the FROM clause with its joins, starting " FROM ".
+	From    string
+	Where   string
+	OrderBy string
+	Args    []any
+	Page    Page
+}
+
+// CountAndPage counts every row matching q and reads q.Page of them, in two
+// statements on c (run it in a ReadTx so both see one snapshot).
+func CountAndPage[T any](ctx context.Context, c Conn, q PageQuery, scan func(Scanner) (T, error)) ([]T, int, error) {
+	where := q.Where
+	if where == "" {
+		where = "1=1"
+	}
+	var total int
+	if err := c.QueryRow(ctx, "SELECT COUNT(*)"+q.From+" WHERE "+where, q.Args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count: %w", err)
+	}
+	rows, err := c.Query(ctx, "SELECT "+q.Columns+q.From+" WHERE "+where+q.OrderBy+q.Page.SQL(), q.Args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list: %w", err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("scan: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("list: %w", err)
+	}
+	return out, total, nil
 }

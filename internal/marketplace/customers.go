@@ -100,7 +100,7 @@ func (p *Project) Snapshot() map[string]any {
 
 const customerCols = "c.id, c.uuid, c.name, c.slug, c.description, c.email, c.created, c.modified"
 
-func scanCustomer(r interface{ Scan(...any) error }) (*Customer, error) {
+func scanCustomer(r db.Scanner) (*Customer, error) {
 	var c Customer
 	var id string
 	if err := r.Scan(&c.ID, &id, &c.Name, &c.Slug, &c.Description, &c.Email, &c.Created, &c.Modified); err != nil {
@@ -211,23 +211,12 @@ func (s *Service) ListCustomers(ctx context.Context, u *auth.User, f ListFilter,
 			args = append(args, "%"+strings.ToLower(f.Name)+"%")
 		}
 		cond := strings.Join(where, " AND ")
-		if err := c.QueryRow(ctx, "SELECT COUNT(*) FROM customers c WHERE "+cond, args...).Scan(&total); err != nil {
-			return err
-		}
-		rows, err := c.Query(ctx, "SELECT "+customerCols+" FROM customers c WHERE "+cond+
-			db.OrderBy(f.Ordering, customerOrdering, []string{"name"}, "c.id")+page.SQL(), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			cu, err := scanCustomer(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, cu)
-		}
-		return rows.Err()
+		var err error
+		out, total, err = db.CountAndPage(ctx, c, db.PageQuery{
+			Columns: customerCols, From: " FROM customers c", Where: cond,
+			OrderBy: db.OrderBy(f.Ordering, customerOrdering, []string{"name"}, "c.id"), Args: args, Page: page,
+		}, scanCustomer)
+		return err
 	})
 	return out, total, err
 }
@@ -259,7 +248,7 @@ func getCustomer(ctx context.Context, c db.Conn, u *auth.User, id uuid.UUID) (*C
 
 const projectCols = "p.id, p.uuid, p.customer_id, c.uuid, c.name, p.name, p.slug, p.description, p.created, p.modified"
 
-func scanProject(r interface{ Scan(...any) error }) (*Project, error) {
+func scanProject(r db.Scanner) (*Project, error) {
 	var p Project
 	var id, cid string
 	if err := r.Scan(&p.ID, &id, &p.CustomerID, &cid, &p.CustomerName, &p.Name, &p.Slug, &p.Description, &p.Created, &p.Modified); err != nil {

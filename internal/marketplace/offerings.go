@@ -96,7 +96,7 @@ const offeringCols = `o.id, o.uuid, o.customer_id, c.uuid, c.name, o.name, o.des
 
 const offeringFrom = " FROM offerings o JOIN customers c ON c.id = o.customer_id"
 
-func scanOffering(r interface{ Scan(...any) error }) (*Offering, error) {
+func scanOffering(r db.Scanner) (*Offering, error) {
 	var (
 		o                 Offering
 		id, cid           string
@@ -246,23 +246,12 @@ func (s *Service) ListOfferings(ctx context.Context, u *auth.User, f OfferingFil
 	}
 	cond := strings.Join(where, " AND ")
 	err = s.DB.ReadTx(ctx, func(c db.Conn) error {
-		if err := c.QueryRow(ctx, "SELECT COUNT(*)"+offeringFrom+" WHERE "+cond, args...).Scan(&total); err != nil {
-			return err
-		}
-		rows, err := c.Query(ctx, "SELECT "+offeringCols+offeringFrom+" WHERE "+cond+
-			db.OrderBy(f.Ordering, offeringOrdering, []string{"name"}, "o.id")+page.SQL(), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			o, err := scanOffering(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, o)
-		}
-		return rows.Err()
+		var err error
+		out, total, err = db.CountAndPage(ctx, c, db.PageQuery{
+			Columns: offeringCols, From: offeringFrom, Where: cond,
+			OrderBy: db.OrderBy(f.Ordering, offeringOrdering, []string{"name"}, "o.id"), Args: args, Page: page,
+		}, scanOffering)
+		return err
 	})
 	return out, total, err
 }
@@ -316,7 +305,7 @@ const planCols = `pl.id, pl.uuid, pl.offering_id, o.uuid, o.name, pl.name, pl.de
 
 const planFrom = " FROM plans pl JOIN offerings o ON o.id = pl.offering_id"
 
-func scanPlan(r interface{ Scan(...any) error }) (*Plan, error) {
+func scanPlan(r db.Scanner) (*Plan, error) {
 	var (
 		p       Plan
 		id, oid string
@@ -429,23 +418,12 @@ func (s *Service) ListPlans(ctx context.Context, u *auth.User, f PlanFilter, pag
 		args = append(args, f.Offering.String())
 	}
 	err = s.DB.ReadTx(ctx, func(c db.Conn) error {
-		if err := c.QueryRow(ctx, "SELECT COUNT(*)"+planFrom+" WHERE "+where, args...).Scan(&total); err != nil {
-			return err
-		}
-		rows, err := c.Query(ctx, "SELECT "+planCols+planFrom+" WHERE "+where+
-			db.OrderBy(f.Ordering, planOrdering, []string{"name"}, "pl.id")+page.SQL(), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			p, err := scanPlan(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, p)
-		}
-		return rows.Err()
+		var err error
+		out, total, err = db.CountAndPage(ctx, c, db.PageQuery{
+			Columns: planCols, From: planFrom, Where: where,
+			OrderBy: db.OrderBy(f.Ordering, planOrdering, []string{"name"}, "pl.id"), Args: args, Page: page,
+		}, scanPlan)
+		return err
 	})
 	return out, total, err
 }

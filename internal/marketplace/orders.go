@@ -125,7 +125,7 @@ func nullTime(t sql.NullTime) *time.Time {
 	return &v
 }
 
-func scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
+func scanOrder(row db.Scanner) (*Order, error) {
 	var (
 		o                                            Order
 		id, puid, cuid, ouid, pcuid                  string
@@ -224,23 +224,12 @@ func (s *Service) ListOrders(ctx context.Context, u *auth.User, f OrderFilter, p
 			}
 		}
 		cond := strings.Join(where, " AND ")
-		if err := c.QueryRow(ctx, "SELECT COUNT(*)"+orderFrom+" WHERE "+cond, args...).Scan(&total); err != nil {
-			return err
-		}
-		rows, err := c.Query(ctx, "SELECT "+orderCols+orderFrom+" WHERE "+cond+
-			db.OrderBy(f.Ordering, orderOrdering, []string{"-created"}, "od.id")+page.SQL(), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			o, err := scanOrder(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, o)
-		}
-		return rows.Err()
+		var err error
+		out, total, err = db.CountAndPage(ctx, c, db.PageQuery{
+			Columns: orderCols, From: orderFrom, Where: cond,
+			OrderBy: db.OrderBy(f.Ordering, orderOrdering, []string{"-created"}, "od.id"), Args: args, Page: page,
+		}, scanOrder)
+		return err
 	})
 	return out, total, err
 }

@@ -196,7 +196,7 @@ const resourceFrom = ` FROM resources r
 	JOIN customers pc ON pc.id = o.customer_id
 	LEFT JOIN plans pl ON pl.id = r.plan_id`
 
-func scanResource(row interface{ Scan(...any) error }) (*Resource, error) {
+func scanResource(row db.Scanner) (*Resource, error) {
 	var (
 		r                                  Resource
 		id, puid, cuid, ouid, pcuid        string
@@ -308,23 +308,12 @@ func (s *Service) ListResources(ctx context.Context, u *auth.User, view View, f 
 			add("r.end_date >= ?", *f.EndDateAfter)
 		}
 		cond := strings.Join(where, " AND ")
-		if err := c.QueryRow(ctx, "SELECT COUNT(*)"+resourceFrom+" WHERE "+cond, args...).Scan(&total); err != nil {
-			return err
-		}
-		rows, err := c.Query(ctx, "SELECT "+resourceCols+resourceFrom+" WHERE "+cond+
-			db.OrderBy(f.Ordering, resourceOrdering, []string{"-created"}, "r.id")+page.SQL(), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			r, err := scanResource(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return rows.Err()
+		var err error
+		out, total, err = db.CountAndPage(ctx, c, db.PageQuery{
+			Columns: resourceCols, From: resourceFrom, Where: cond,
+			OrderBy: db.OrderBy(f.Ordering, resourceOrdering, []string{"-created"}, "r.id"), Args: args, Page: page,
+		}, scanResource)
+		return err
 	})
 	return out, total, err
 }
