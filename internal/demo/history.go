@@ -84,18 +84,20 @@ func loadHistory(ctx context.Context, d *db.DB, m *marketplace.Service, users ma
 			return fmt.Errorf("demo history: %w", err)
 		}
 	}
-	for _, r := range []*marketplace.Resource{seq, asm} {
-		if err := spreadHistory(ctx, d, r.ID, 42*24*time.Hour); err != nil {
-			return err
-		}
+	now := d.Now()
+	if err := spreadHistory(ctx, d, seq.ID, now.Add(-42*24*time.Hour), now); err != nil {
+		return err
 	}
-	return nil
+	// hpc-assembly's history lies in January 2024, where the examples of
+	// the resource history guide look (created_after=2024-01-01,
+	// at/?timestamp=2024-01-15T08:00:00Z).
+	return spreadHistory(ctx, d, asm.ID, time.Date(2024, 1, 8, 9, 0, 0, 0, time.UTC), time.Date(2024, 1, 30, 17, 0, 0, 0, time.UTC))
 }
 
 // spreadHistory moves a demo resource's versions, keeping their order, onto
-// evenly spaced instants over the given span ending now, and dates the
-// resource and its creation order to its first version.
-func spreadHistory(ctx context.Context, d *db.DB, resourceID int64, span time.Duration) error {
+// evenly spaced instants from first to last, and dates the resource and its
+// creation order to its first version.
+func spreadHistory(ctx context.Context, d *db.DB, resourceID int64, first, last time.Time) error {
 	return d.InTx(ctx, func(tx *db.Tx) error {
 		rows, err := tx.Query(ctx, "SELECT id FROM versions WHERE entity_type = 'resource' AND object_id = ? ORDER BY created, id", resourceID)
 		if err != nil {
@@ -114,15 +116,13 @@ func spreadHistory(ctx context.Context, d *db.DB, resourceID int64, span time.Du
 		if err := rows.Err(); err != nil || len(ids) == 0 {
 			return err
 		}
-		now := tx.Now()
-		step := span / time.Duration(len(ids))
+		step := last.Sub(first) / time.Duration(max(1, len(ids)-1))
 		for i, id := range ids {
-			at := now.Add(-span + time.Duration(i)*step)
+			at := first.Add(time.Duration(i) * step)
 			if _, err := tx.Exec(ctx, "UPDATE versions SET created = ? WHERE id = ?", at, id); err != nil {
 				return fmt.Errorf("spread version %d: %w", id, err)
 			}
 		}
-		first := now.Add(-span)
 		if _, err := tx.Exec(ctx, "UPDATE resources SET created = ? WHERE id = ?", first, resourceID); err != nil {
 			return fmt.Errorf("date demo resource: %w", err)
 		}
