@@ -20,7 +20,7 @@ import (
 
 // VersionUser is who made a recorded change.
 type VersionUser struct {
-	UUID     string `json:"uuid" format:"uuid"`
+	UUID     string `json:"uuid" pattern:"^[0-9a-f]{32}$"`
 	Username string `json:"username"`
 	FullName string `json:"full_name"`
 }
@@ -42,7 +42,7 @@ func (RevisionUser) Schema(huma.Registry) *huma.Schema {
 		Type: huma.TypeObject, Nullable: true,
 		Description: "User who made the change; null for changes heed made itself (order processing, timers).",
 		Properties: map[string]*huma.Schema{
-			"uuid":      {Type: huma.TypeString, Format: "uuid"},
+			"uuid":      {Type: huma.TypeString, Pattern: "^[0-9a-f]{32}$"},
 			"username":  {Type: huma.TypeString},
 			"full_name": {Type: huma.TypeString},
 		},

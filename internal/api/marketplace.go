@@ -39,7 +39,7 @@ func (in CustomerScopedListInput) customer() (*uuid.UUID, error) {
 }
 
 type RoleAssignment struct {
-	UserUUID       string     `json:"user_uuid" format:"uuid"`
+	UserUUID       string     `json:"user_uuid" pattern:"^[0-9a-f]{32}$"`
 	UserUsername   string     `json:"user_username"`
 	UserFullName   string     `json:"user_full_name"`
 	UserEmail      string     `json:"user_email"`
@@ -700,7 +700,7 @@ func registerResources(api huma.API, svc *marketplace.Service, prefix, opPrefix,
 	}
 	type terminateOut struct {
 		Body struct {
-			OrderUUID string `json:"order_uuid" format:"uuid"`
+			OrderUUID string `json:"order_uuid" pattern:"^[0-9a-f]{32}$"`
 		}
 	}
 	huma.Register(api, huma.Operation{

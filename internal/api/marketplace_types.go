@@ -16,7 +16,7 @@ import (
 // link has a *_uuid twin.
 
 type Customer struct {
-	UUID        string    `json:"uuid" format:"uuid"`
+	UUID        string    `json:"uuid" pattern:"^[0-9a-f]{32}$"`
 	URL         string    `json:"url" format:"uri"`
 	Name        string    `json:"name"`
 	Slug        string    `json:"slug"`
@@ -27,13 +27,13 @@ type Customer struct {
 }
 
 type Project struct {
-	UUID         string    `json:"uuid" format:"uuid"`
+	UUID         string    `json:"uuid" pattern:"^[0-9a-f]{32}$"`
 	URL          string    `json:"url" format:"uri"`
 	Name         string    `json:"name"`
 	Slug         string    `json:"slug"`
 	Description  string    `json:"description"`
 	Customer     string    `json:"customer" format:"uri"`
-	CustomerUUID string    `json:"customer_uuid" format:"uuid"`
+	CustomerUUID string    `json:"customer_uuid" pattern:"^[0-9a-f]{32}$"`
 	CustomerName string    `json:"customer_name"`
 	Created      time.Time `json:"created"`
 	Modified     time.Time `json:"modified"`
@@ -47,12 +47,12 @@ type OfferingComponent struct {
 }
 
 type Offering struct {
-	UUID          string              `json:"uuid" format:"uuid"`
+	UUID          string              `json:"uuid" pattern:"^[0-9a-f]{32}$"`
 	URL           string              `json:"url" format:"uri"`
 	Name          string              `json:"name"`
 	Description   string              `json:"description"`
 	Customer      string              `json:"customer" format:"uri"`
-	CustomerUUID  string              `json:"customer_uuid" format:"uuid"`
+	CustomerUUID  string              `json:"customer_uuid" pattern:"^[0-9a-f]{32}$"`
 	CustomerName  string              `json:"customer_name"`
 	Type          string              `json:"type"`
 	State         string              `json:"state" enum:"Draft,Active,Paused"`
@@ -63,12 +63,12 @@ type Offering struct {
 }
 
 type Plan struct {
-	UUID         string    `json:"uuid" format:"uuid"`
+	UUID         string    `json:"uuid" pattern:"^[0-9a-f]{32}$"`
 	URL          string    `json:"url" format:"uri"`
 	Name         string    `json:"name"`
 	Description  string    `json:"description"`
 	Offering     string    `json:"offering" format:"uri"`
-	OfferingUUID string    `json:"offering_uuid" format:"uuid"`
+	OfferingUUID string    `json:"offering_uuid" pattern:"^[0-9a-f]{32}$"`
 	OfferingName string    `json:"offering_name"`
 	UnitPrice    string    `json:"unit_price" doc:"Decimal as a string."`
 	Unit         string    `json:"unit" enum:"month,quarter,half_month,day,hour,quantity"`
@@ -78,25 +78,25 @@ type Plan struct {
 }
 
 type Order struct {
-	UUID                       string           `json:"uuid" format:"uuid"`
+	UUID                       string           `json:"uuid" pattern:"^[0-9a-f]{32}$"`
 	URL                        string           `json:"url" format:"uri"`
 	Type                       string           `json:"type" enum:"Create,Update,Terminate"`
 	State                      string           `json:"state" enum:"pending-consumer,pending-provider,pending-project,pending-start-date,executing,done,erred,canceled,rejected"`
 	Project                    string           `json:"project" format:"uri"`
-	ProjectUUID                string           `json:"project_uuid" format:"uuid"`
+	ProjectUUID                string           `json:"project_uuid" pattern:"^[0-9a-f]{32}$"`
 	ProjectName                string           `json:"project_name"`
-	CustomerUUID               string           `json:"customer_uuid" format:"uuid"`
+	CustomerUUID               string           `json:"customer_uuid" pattern:"^[0-9a-f]{32}$"`
 	CustomerName               string           `json:"customer_name"`
 	Offering                   string           `json:"offering" format:"uri"`
-	OfferingUUID               string           `json:"offering_uuid" format:"uuid"`
+	OfferingUUID               string           `json:"offering_uuid" pattern:"^[0-9a-f]{32}$"`
 	OfferingName               string           `json:"offering_name"`
 	OfferingType               string           `json:"offering_type"`
-	ProviderUUID               string           `json:"provider_uuid" format:"uuid"`
+	ProviderUUID               string           `json:"provider_uuid" pattern:"^[0-9a-f]{32}$"`
 	ProviderName               string           `json:"provider_name"`
 	Plan                       *string          `json:"plan" format:"uri" nullable:"true"`
-	PlanUUID                   *string          `json:"plan_uuid" format:"uuid" nullable:"true"`
+	PlanUUID                   *string          `json:"plan_uuid" pattern:"^[0-9a-f]{32}$" nullable:"true"`
 	PlanName                   *string          `json:"plan_name" nullable:"true"`
-	MarketplaceResourceUUID    *string          `json:"marketplace_resource_uuid" format:"uuid" nullable:"true"`
+	MarketplaceResourceUUID    *string          `json:"marketplace_resource_uuid" pattern:"^[0-9a-f]{32}$" nullable:"true"`
 	ResourceName               string           `json:"resource_name"`
 	Attributes                 map[string]any   `json:"attributes"`
 	Limits                     map[string]int64 `json:"limits"`
@@ -119,26 +119,26 @@ type Order struct {
 }
 
 type Resource struct {
-	UUID                 string           `json:"uuid" format:"uuid"`
+	UUID                 string           `json:"uuid" pattern:"^[0-9a-f]{32}$"`
 	URL                  string           `json:"url" format:"uri"`
 	Name                 string           `json:"name"`
 	Description          string           `json:"description"`
 	Slug                 string           `json:"slug"`
 	State                string           `json:"state" enum:"Creating,OK,Erred,Updating,Terminating,Terminated"`
 	Offering             string           `json:"offering" format:"uri"`
-	OfferingUUID         string           `json:"offering_uuid" format:"uuid"`
+	OfferingUUID         string           `json:"offering_uuid" pattern:"^[0-9a-f]{32}$"`
 	OfferingName         string           `json:"offering_name"`
 	OfferingType         string           `json:"offering_type"`
-	ProviderUUID         string           `json:"provider_uuid" format:"uuid"`
+	ProviderUUID         string           `json:"provider_uuid" pattern:"^[0-9a-f]{32}$"`
 	ProviderName         string           `json:"provider_name"`
 	Plan                 *string          `json:"plan" format:"uri" nullable:"true"`
-	PlanUUID             *string          `json:"plan_uuid" format:"uuid" nullable:"true"`
+	PlanUUID             *string          `json:"plan_uuid" pattern:"^[0-9a-f]{32}$" nullable:"true"`
 	PlanName             *string          `json:"plan_name" nullable:"true"`
 	PlanUnit             *string          `json:"plan_unit" nullable:"true"`
 	Project              string           `json:"project" format:"uri"`
-	ProjectUUID          string           `json:"project_uuid" format:"uuid"`
+	ProjectUUID          string           `json:"project_uuid" pattern:"^[0-9a-f]{32}$"`
 	ProjectName          string           `json:"project_name"`
-	CustomerUUID         string           `json:"customer_uuid" format:"uuid"`
+	CustomerUUID         string           `json:"customer_uuid" pattern:"^[0-9a-f]{32}$"`
 	CustomerName         string           `json:"customer_name"`
 	Limits               map[string]int64 `json:"limits"`
 	Attributes           map[string]any   `json:"attributes"`
