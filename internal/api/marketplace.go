@@ -341,6 +341,8 @@ func registerOfferings(api huma.API, svc *marketplace.Service) {
 		return &body[Offering]{Body: offeringOut(linksFrom(ctx), o)}, nil
 	})
 
+	registerRoleActions(api, svc, "/api/marketplace-provider-offerings/", "marketplace_provider_offerings", "marketplace-provider-offerings", marketplace.ScopeOffering)
+
 	ptag := []string{"marketplace-plans"}
 	type listPlans struct {
 		ListParams

@@ -112,6 +112,9 @@ var permissionMatrix = []matrixRow{
 	row(s(200, 200, 200, 200, 200, 200, 200, 200, 200, 401), "GET /api/marketplace-provider-offerings/", Y, Y, Y, Y, Y, Y, Y, Y, Y),
 	row(s(200, 200, 200, 200, 200, 200, 200, 200, 200, 401), "GET /api/marketplace-provider-offerings/{uuid}/"),
 	row(s(201, 403, 400, 400, 400, 400, 201, 403, 400, 401), "POST /api/marketplace-provider-offerings/"),
+	row(s(201, 403, 403, 403, 403, 403, 201, 201, 403, 401), "POST /api/marketplace-provider-offerings/{uuid}/add_user/"),
+	row(s(204, 403, 403, 403, 403, 403, 204, 204, 403, 401), "POST /api/marketplace-provider-offerings/{uuid}/delete_user/"),
+	row(s(200, 200, 403, 403, 403, 403, 200, 200, 403, 401), "GET /api/marketplace-provider-offerings/{uuid}/list_users/"),
 
 	row(s(200, 200, 200, 200, 200, 200, 200, 200, 200, 401), "GET /api/marketplace-plans/", Y, Y, Y, Y, Y, Y, Y, Y, Y),
 	row(s(200, 200, 200, 200, 200, 200, 200, 200, 200, 401), "GET /api/marketplace-plans/{uuid}/"),
@@ -435,6 +438,7 @@ func endpoints() map[string]endpoint {
 	eps["POST /api/marketplace-orders/{uuid}/reject_by_provider/"] = orderAction("reject_by_provider", "pending-provider", providerOrder)
 	roleEndpoints(eps, "customers", customer, "CUSTOMER.MANAGER")
 	roleEndpoints(eps, "projects", project, "PROJECT.MEMBER")
+	roleEndpoints(eps, "marketplace-provider-offerings", offering, "OFFERING.MANAGER")
 	resourceEndpoints(eps, "/api/marketplace-resources/")
 	resourceEndpoints(eps, "/api/marketplace-provider-resources/")
 	return eps

@@ -48,6 +48,14 @@ func scopeTarget(ctx context.Context, c db.Conn, actor *auth.User, st ScopeType,
 			return 0, Scope{}, "", err
 		}
 		return p.ID, Scope{CustomerID: p.CustomerID, ProjectID: p.ID}, ProjectRoleManage, nil
+	case ScopeOffering:
+		// Offerings are a public catalogue: visible to all, managed by the
+		// provider's owners and the offering's managers.
+		o, err := getOffering(ctx, c, "o.uuid = ?", id.String())
+		if err != nil {
+			return 0, Scope{}, "", err
+		}
+		return o.ID, Scope{CustomerID: o.CustomerID, OfferingID: o.ID}, OfferingManage, nil
 	}
 	return 0, Scope{}, "", fmt.Errorf("roles on %s are not managed here", st)
 }
@@ -144,9 +152,16 @@ func (s *Service) DeleteUser(ctx context.Context, actor *auth.User, st ScopeType
 // actor may see.
 func (s *Service) ListRoleUsers(ctx context.Context, actor *auth.User, st ScopeType, obj uuid.UUID, page db.Page) (out []RoleAssignment, total int, err error) {
 	err = s.DB.ReadTx(ctx, func(c db.Conn) error {
-		id, _, _, err := scopeTarget(ctx, c, actor, st, obj)
+		id, sc, perm, err := scopeTarget(ctx, c, actor, st, obj)
 		if err != nil {
 			return err
+		}
+		// Anyone may see an offering, but who manages it is the provider's
+		// business.
+		if st == ScopeOffering && !actor.SeesEverything() {
+			if err := require(ctx, c, actor, perm, sc); err != nil {
+				return err
+			}
 		}
 		const where = " FROM role_assignments ra JOIN users u ON u.id = ra.user_id LEFT JOIN users cb ON cb.id = ra.created_by_id WHERE ra.scope_type = ? AND ra.scope_id = ?"
 		if err := c.QueryRow(ctx, "SELECT COUNT(*)"+where, string(st), id).Scan(&total); err != nil {
