@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
 
+	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/marketplace"
 )
@@ -133,11 +134,7 @@ func registerRoleActions(api huma.API, svc *marketplace.Service, prefix, opPrefi
 		if err != nil {
 			return nil, 0, err
 		}
-		out := make([]RoleAssignment, len(list))
-		for i, a := range list {
-			out[i] = roleOut(a)
-		}
-		return out, total, nil
+		return mapAll(list, roleOut), total, nil
 	})
 }
 
@@ -161,26 +158,10 @@ func registerCustomers(api huma.API, svc *marketplace.Service) {
 			return nil, 0, err
 		}
 		l := linksFrom(ctx)
-		out := make([]Customer, len(list))
-		for i, c := range list {
-			out[i] = customerOut(l, c)
-		}
-		return out, total, nil
+		return mapAll(list, func(x *marketplace.Customer) Customer { return customerOut(l, x) }), total, nil
 	})
-	huma.Register(api, huma.Operation{
-		OperationID: "customers_retrieve", Method: http.MethodGet, Path: "/api/customers/{uuid}/",
-		Summary: "Get a customer", Tags: tag, Security: authRequired, Errors: errsRead,
-	}, func(ctx context.Context, in *UUIDPath) (*body[Customer], error) {
-		id, err := in.parse()
-		if err != nil {
-			return nil, err
-		}
-		c, err := svc.GetCustomer(ctx, CurrentUser(ctx), id)
-		if err != nil {
-			return nil, err
-		}
-		return &body[Customer]{Body: customerOut(linksFrom(ctx), c)}, nil
-	})
+	registerRetrieve(api, huma.Operation{OperationID: "customers_retrieve", Path: "/api/customers/{uuid}/", Summary: "Get a customer", Tags: tag},
+		svc.GetCustomer, customerOut)
 	type createCustomer struct {
 		Body struct {
 			Name        string `json:"name" minLength:"1" maxLength:"150"`
@@ -218,26 +199,10 @@ func registerCustomers(api huma.API, svc *marketplace.Service) {
 			return nil, 0, err
 		}
 		l := linksFrom(ctx)
-		out := make([]Project, len(list))
-		for i, p := range list {
-			out[i] = projectOut(l, p)
-		}
-		return out, total, nil
+		return mapAll(list, func(x *marketplace.Project) Project { return projectOut(l, x) }), total, nil
 	})
-	huma.Register(api, huma.Operation{
-		OperationID: "projects_retrieve", Method: http.MethodGet, Path: "/api/projects/{uuid}/",
-		Summary: "Get a project", Tags: ptag, Security: authRequired, Errors: errsRead,
-	}, func(ctx context.Context, in *UUIDPath) (*body[Project], error) {
-		id, err := in.parse()
-		if err != nil {
-			return nil, err
-		}
-		p, err := svc.GetProject(ctx, CurrentUser(ctx), id)
-		if err != nil {
-			return nil, err
-		}
-		return &body[Project]{Body: projectOut(linksFrom(ctx), p)}, nil
-	})
+	registerRetrieve(api, huma.Operation{OperationID: "projects_retrieve", Path: "/api/projects/{uuid}/", Summary: "Get a project", Tags: ptag},
+		svc.GetProject, projectOut)
 	type createProject struct {
 		Body struct {
 			Customer    string `json:"customer" minLength:"1" doc:"Customer uuid or URL."`
@@ -288,26 +253,10 @@ func registerOfferings(api huma.API, svc *marketplace.Service) {
 			return nil, 0, err
 		}
 		l := linksFrom(ctx)
-		out := make([]Offering, len(list))
-		for i, o := range list {
-			out[i] = offeringOut(l, o)
-		}
-		return out, total, nil
+		return mapAll(list, func(x *marketplace.Offering) Offering { return offeringOut(l, x) }), total, nil
 	})
-	huma.Register(api, huma.Operation{
-		OperationID: "marketplace_provider_offerings_retrieve", Method: http.MethodGet, Path: "/api/marketplace-provider-offerings/{uuid}/",
-		Summary: "Get an offering", Tags: tag, Security: authRequired, Errors: errsRead,
-	}, func(ctx context.Context, in *UUIDPath) (*body[Offering], error) {
-		id, err := in.parse()
-		if err != nil {
-			return nil, err
-		}
-		o, err := svc.GetOffering(ctx, CurrentUser(ctx), id)
-		if err != nil {
-			return nil, err
-		}
-		return &body[Offering]{Body: offeringOut(linksFrom(ctx), o)}, nil
-	})
+	registerRetrieve(api, huma.Operation{OperationID: "marketplace_provider_offerings_retrieve", Path: "/api/marketplace-provider-offerings/{uuid}/", Summary: "Get an offering", Tags: tag},
+		svc.GetOffering, offeringOut)
 	type createOffering struct {
 		Body struct {
 			Customer      string              `json:"customer" minLength:"1" doc:"Provider customer uuid or URL."`
@@ -367,26 +316,10 @@ func registerOfferings(api huma.API, svc *marketplace.Service) {
 			return nil, 0, err
 		}
 		l := linksFrom(ctx)
-		out := make([]Plan, len(list))
-		for i, p := range list {
-			out[i] = planOut(l, p)
-		}
-		return out, total, nil
+		return mapAll(list, func(x *marketplace.Plan) Plan { return planOut(l, x) }), total, nil
 	})
-	huma.Register(api, huma.Operation{
-		OperationID: "marketplace_plans_retrieve", Method: http.MethodGet, Path: "/api/marketplace-plans/{uuid}/",
-		Summary: "Get a plan", Tags: ptag, Security: authRequired, Errors: errsRead,
-	}, func(ctx context.Context, in *UUIDPath) (*body[Plan], error) {
-		id, err := in.parse()
-		if err != nil {
-			return nil, err
-		}
-		p, err := svc.GetPlan(ctx, CurrentUser(ctx), id)
-		if err != nil {
-			return nil, err
-		}
-		return &body[Plan]{Body: planOut(linksFrom(ctx), p)}, nil
-	})
+	registerRetrieve(api, huma.Operation{OperationID: "marketplace_plans_retrieve", Path: "/api/marketplace-plans/{uuid}/", Summary: "Get a plan", Tags: ptag},
+		svc.GetPlan, planOut)
 	type createPlan struct {
 		Body struct {
 			Offering    string `json:"offering" minLength:"1" doc:"Offering uuid or URL."`
@@ -451,26 +384,10 @@ func registerOrders(api huma.API, svc *marketplace.Service) {
 			return nil, 0, err
 		}
 		l := linksFrom(ctx)
-		out := make([]Order, len(list))
-		for i, o := range list {
-			out[i] = orderOut(l, o)
-		}
-		return out, total, nil
+		return mapAll(list, func(x *marketplace.Order) Order { return orderOut(l, x) }), total, nil
 	})
-	huma.Register(api, huma.Operation{
-		OperationID: "marketplace_orders_retrieve", Method: http.MethodGet, Path: "/api/marketplace-orders/{uuid}/",
-		Summary: "Get an order", Tags: tag, Security: authRequired, Errors: errsRead,
-	}, func(ctx context.Context, in *UUIDPath) (*body[Order], error) {
-		id, err := in.parse()
-		if err != nil {
-			return nil, err
-		}
-		o, err := svc.GetOrder(ctx, CurrentUser(ctx), id)
-		if err != nil {
-			return nil, err
-		}
-		return &body[Order]{Body: orderOut(linksFrom(ctx), o)}, nil
-	})
+	registerRetrieve(api, huma.Operation{OperationID: "marketplace_orders_retrieve", Path: "/api/marketplace-orders/{uuid}/", Summary: "Get an order", Tags: tag},
+		svc.GetOrder, orderOut)
 	type createOrder struct {
 		Body struct {
 			Type           string           `json:"type,omitempty" enum:"Create,Update,Terminate" doc:"Default Create."`
@@ -605,26 +522,12 @@ func registerResources(api huma.API, svc *marketplace.Service, prefix, opPrefix,
 			return nil, 0, err
 		}
 		l := linksFrom(ctx)
-		out := make([]Resource, len(list))
-		for i, r := range list {
-			out[i] = resourceOut(l, collection, r)
-		}
-		return out, total, nil
+		return mapAll(list, func(r *marketplace.Resource) Resource { return resourceOut(l, collection, r) }), total, nil
 	})
-	huma.Register(api, huma.Operation{
-		OperationID: opPrefix + "_retrieve", Method: http.MethodGet, Path: prefix + "{uuid}/",
-		Summary: "Get a resource", Tags: tag, Security: authRequired, Errors: errsRead,
-	}, func(ctx context.Context, in *UUIDPath) (*body[Resource], error) {
-		id, err := in.parse()
-		if err != nil {
-			return nil, err
-		}
-		r, err := svc.GetResource(ctx, CurrentUser(ctx), view, id)
-		if err != nil {
-			return nil, err
-		}
-		return one(ctx, r), nil
-	})
+	registerRetrieve(api, huma.Operation{OperationID: opPrefix + "_retrieve", Path: prefix + "{uuid}/", Summary: "Get a resource", Tags: tag},
+		func(ctx context.Context, u *auth.User, id uuid.UUID) (*marketplace.Resource, error) {
+			return svc.GetResource(ctx, u, view, id)
+		}, func(l links, r *marketplace.Resource) Resource { return resourceOut(l, collection, r) })
 	type patchResource struct {
 		UUIDPath
 		Body struct {
@@ -791,5 +694,31 @@ func registerFlag[B any](api huma.API, svc *marketplace.Service, prefix, opPrefi
 			return nil, err
 		}
 		return one(ctx, r), nil
+	})
+}
+
+// mapAll converts every item of a domain list to its wire form.
+func mapAll[S, T any](list []S, f func(S) T) []T {
+	out := make([]T, len(list))
+	for i, v := range list {
+		out[i] = f(v)
+	}
+	return out
+}
+
+// registerRetrieve registers GET {uuid}/ for one object kind: parse the
+// uuid, fetch what the caller may see (404 otherwise), render it.
+func registerRetrieve[D, T any](api huma.API, op huma.Operation, get func(context.Context, *auth.User, uuid.UUID) (D, error), out func(links, D) T) {
+	op.Method, op.Security, op.Errors = http.MethodGet, authRequired, errsRead
+	huma.Register(api, op, func(ctx context.Context, in *UUIDPath) (*body[T], error) {
+		id, err := in.parse()
+		if err != nil {
+			return nil, err
+		}
+		v, err := get(ctx, CurrentUser(ctx), id)
+		if err != nil {
+			return nil, err
+		}
+		return &body[T]{Body: out(linksFrom(ctx), v)}, nil
 	})
 }
