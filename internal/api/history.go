@@ -46,7 +46,8 @@ func (RevisionUser) Schema(huma.Registry) *huma.Schema {
 			"username":  {Type: huma.TypeString},
 			"full_name": {Type: huma.TypeString},
 		},
-		Required: []string{"uuid", "username", "full_name"},
+		Required:             []string{"uuid", "username", "full_name"},
+		AdditionalProperties: false,
 	}
 }
 
