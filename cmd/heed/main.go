@@ -249,19 +249,28 @@ func openDB(ctx context.Context, c *common, log *slog.Logger) (*db.DB, error) {
 	return d, nil
 }
 
-func migrate(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
-	fs := flag.NewFlagSet("heed migrate", flag.ContinueOnError)
+// parseCommon parses a command that takes only the common flags.
+func parseCommon(name string, args []string, stderr io.Writer, getenv func(string) string) (*common, *slog.Logger, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var c common
+	c := &common{}
 	c.register(fs)
 	if err := parse(fs, args, getenv); err != nil {
-		return err
+		return nil, nil, err
 	}
 	log, err := c.logger(stderr)
 	if err != nil {
+		return nil, nil, err
+	}
+	return c, log, nil
+}
+
+func migrate(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
+	c, log, err := parseCommon("heed migrate", args, stderr, getenv)
+	if err != nil {
 		return err
 	}
-	d, err := openDB(ctx, &c, log)
+	d, err := openDB(ctx, c, log)
 	if err != nil {
 		return err
 	}
@@ -270,14 +279,7 @@ func migrate(ctx context.Context, args []string, stderr io.Writer, getenv func(s
 }
 
 func loadDemo(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
-	fs := flag.NewFlagSet("heed demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c common
-	c.register(fs)
-	if err := parse(fs, args, getenv); err != nil {
-		return err
-	}
-	log, err := c.logger(stderr)
+	c, log, err := parseCommon("heed demo", args, stderr, getenv)
 	if err != nil {
 		return err
 	}

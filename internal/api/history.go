@@ -151,22 +151,22 @@ func registerHistoryTarget(api huma.API, store *history.Store, market *marketpla
 
 	// object resolves the path uuid to an object with history, after the
 	// staff-or-support check.
-	object := func(ctx context.Context, p UUIDPath) (uuidParsed, error) {
+	object := func(ctx context.Context, p UUIDPath) (uuid.UUID, error) {
 		if err := requireHistoryReader(ctx); err != nil {
-			return uuidParsed{}, err
+			return uuid.Nil, err
 		}
 		id, err := p.parse()
 		if err != nil {
-			return uuidParsed{}, err
+			return uuid.Nil, err
 		}
 		ok, err := store.Exists(ctx, t.kind, id)
 		if err != nil {
-			return uuidParsed{}, err
+			return uuid.Nil, err
 		}
 		if !ok {
-			return uuidParsed{}, detailError(http.StatusNotFound, msgNotFound)
+			return uuid.Nil, detailError(http.StatusNotFound, msgNotFound)
 		}
-		return uuidParsed{id}, nil
+		return id, nil
 	}
 
 	type listInput struct {
@@ -205,7 +205,7 @@ func registerHistoryTarget(api huma.API, store *history.Store, market *marketpla
 			}
 			f.Field = in.Field
 		}
-		list, total, err := store.List(ctx, t.kind, obj.id, f, page)
+		list, total, err := store.List(ctx, t.kind, obj, f, page)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -236,7 +236,7 @@ func registerHistoryTarget(api huma.API, store *history.Store, market *marketpla
 		if !ok {
 			return nil, fieldError("timestamp", "Invalid timestamp format.")
 		}
-		v, err := store.At(ctx, t.kind, obj.id, ts)
+		v, err := store.At(ctx, t.kind, obj, ts)
 		if err != nil {
 			return nil, err
 		}
@@ -256,7 +256,7 @@ func registerHistoryTarget(api huma.API, store *history.Store, market *marketpla
 		if err != nil {
 			return nil, detailError(http.StatusNotFound, msgNotFound)
 		}
-		return store.Get(ctx, t.kind, obj.id, id)
+		return store.Get(ctx, t.kind, obj, id)
 	}
 	huma.Register(api, huma.Operation{
 		OperationID: t.opPrefix + "_history_retrieve", Method: http.MethodGet, Path: t.prefix + "{uuid}/history/{id}/",
@@ -329,5 +329,3 @@ func registerHistoryTarget(api huma.API, store *history.Store, market *marketpla
 			Resource: resourceOut(linksFrom(ctx), collection, res.Resource)}}, nil
 	})
 }
-
-type uuidParsed struct{ id uuid.UUID }

@@ -300,7 +300,8 @@ func parseRef(field, s string) (*uuid.UUID, error) {
 	}}
 }
 
-// refOrNil is parseRef for filters, where a bad value is a 400 too.
+// refValue is the uuid parseRef found, or uuid.Nil when none was given
+// (the domain reports a missing required reference).
 func refValue(u *uuid.UUID) uuid.UUID {
 	if u == nil {
 		return uuid.Nil

@@ -545,7 +545,7 @@ func (s *Service) startExecution(ctx context.Context, tx *db.Tx, o *Order, actor
 		}
 		if next != "" {
 			comment := fmt.Sprintf("State changed to %s by order %s", next, strings.ReplaceAll(o.UUID.String(), "-", ""))
-			if _, _, err := s.changeResource(ctx, tx, *o.ResourceID, Change{Actor: actor, Comment: comment}, func(r *Resource) error {
+			if err := s.changeResourceByID(ctx, tx, *o.ResourceID, Change{Actor: actor, Comment: comment}, func(r *Resource) error {
 				r.State = next
 				return nil
 			}); err != nil {
@@ -652,7 +652,7 @@ func (s *Service) finishRejected(ctx context.Context, tx *db.Tx, o *Order, state
 	}
 	if o.Type == OrderTypeCreate && o.ResourceID != nil {
 		comment := fmt.Sprintf("State changed to %s: order %s was %s", ResourceTerminated, strings.ReplaceAll(o.UUID.String(), "-", ""), state)
-		_, _, err := s.changeResource(ctx, tx, *o.ResourceID, Change{Comment: comment}, func(r *Resource) error {
+		err := s.changeResourceByID(ctx, tx, *o.ResourceID, Change{Comment: comment}, func(r *Resource) error {
 			r.State = ResourceTerminated
 			return nil
 		})

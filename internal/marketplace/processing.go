@@ -109,7 +109,7 @@ func (s *Service) completeOrder(ctx context.Context, tx *db.Tx, o *Order) error 
 		if o.Type == OrderTypeUpdate {
 			comment = fmt.Sprintf("Resource updated by order %s", hexID(o))
 		}
-		if _, _, err := s.changeResource(ctx, tx, *o.ResourceID, Change{Comment: comment}, func(r *Resource) error {
+		if err := s.changeResourceByID(ctx, tx, *o.ResourceID, Change{Comment: comment}, func(r *Resource) error {
 			r.State = next
 			r.ErrorMessage = ""
 			if plan != nil {
@@ -131,7 +131,7 @@ func (s *Service) completeOrder(ctx context.Context, tx *db.Tx, o *Order) error 
 func (s *Service) failOrder(ctx context.Context, tx *db.Tx, o *Order, msg string) error {
 	if o.ResourceID != nil {
 		comment := fmt.Sprintf("State changed to %s by order %s", ResourceErred, hexID(o))
-		if _, _, err := s.changeResource(ctx, tx, *o.ResourceID, Change{Comment: comment}, func(r *Resource) error {
+		if err := s.changeResourceByID(ctx, tx, *o.ResourceID, Change{Comment: comment}, func(r *Resource) error {
 			r.State = ResourceErred
 			r.ErrorMessage = msg
 			return nil

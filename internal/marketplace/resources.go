@@ -378,26 +378,23 @@ type Change struct {
 	Comment string
 }
 
-// changeResource is the one path every resource change takes: it locks the
-// row, applies mutate to a copy, writes the tracked and untracked columns,
-// and tells observers which tracked fields changed. A mutation that changes
-// no tracked field still saves untracked ones but notifies nobody.
-func (s *Service) changeResource(ctx context.Context, tx *db.Tx, id int64, ch Change, mutate func(r *Resource) error) (*Resource, []string, error) {
-	before, err := loadResource(ctx, tx, id, true)
-	if err != nil {
-		return nil, nil, err
-	}
+// changeResource is the one path every resource change takes: given the
+// resource as loaded under its row lock in tx, it applies mutate to a copy,
+// writes the tracked and untracked columns, and tells observers which
+// tracked fields changed. A mutation that changes no tracked field still
+// saves untracked ones but notifies nobody.
+func (s *Service) changeResource(ctx context.Context, tx *db.Tx, before *Resource, ch Change, mutate func(r *Resource) error) (*Resource, error) {
 	after := *before
 	after.Limits = copyLimits(before.Limits)
 	after.Attributes = copyMap(before.Attributes)
 	after.Options = copyMap(before.Options)
 	if err := mutate(&after); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	changed := ChangedFields(before.Snapshot(), after.Snapshot())
-	untrackedChanged := after.ErrorMessage != before.ErrorMessage
-	if len(changed) == 0 && !untrackedChanged {
-		return before, nil, nil
+	beforeSnap, afterSnap := before.Snapshot(), after.Snapshot()
+	changed := ChangedFields(beforeSnap, afterSnap)
+	if len(changed) == 0 && after.ErrorMessage == before.ErrorMessage {
+		return before, nil
 	}
 	now := tx.Now()
 	after.Modified = now
@@ -408,21 +405,36 @@ func (s *Service) changeResource(ctx context.Context, tx *db.Tx, id int64, ch Ch
 		options = ?, cost = ?, end_date = ?, downscaled = ?, restrict_member_access = ?, paused = ?, plan_id = ?,
 		error_message = ?, modified = ? WHERE id = ?`,
 		after.Name, after.Description, after.Slug, after.State, string(limits), string(attrs), string(opts), after.Cost,
-		after.EndDate, after.Downscaled, after.RestrictMemberAccess, after.Paused, after.PlanID, after.ErrorMessage, now, id); err != nil {
-		return nil, nil, fmt.Errorf("update resource %d: %w", id, err)
+		after.EndDate, after.Downscaled, after.RestrictMemberAccess, after.Paused, after.PlanID, after.ErrorMessage, now, before.ID); err != nil {
+		return nil, fmt.Errorf("update resource %d: %w", before.ID, err)
 	}
-	// Reload so joined fields (plan name and uuid) reflect the change.
-	fresh, err := loadResource(ctx, tx, id, false)
-	if err != nil {
-		return nil, nil, err
+	out := &after
+	if !jsonEqual(beforeSnap["plan"], afterSnap["plan"]) {
+		// The joined plan name and unit changed with the plan: reload them.
+		fresh, err := loadResource(ctx, tx, before.ID, false)
+		if err != nil {
+			return nil, err
+		}
+		out = fresh
 	}
 	if len(changed) > 0 {
-		if err := s.notify(ctx, tx, ObjectChange{Kind: KindResource, ID: fresh.ID, UUID: fresh.UUID, Before: before.Snapshot(),
-			After: fresh.Snapshot(), Changed: changed, Actor: ch.Actor, Comment: ch.Comment, At: now}); err != nil {
-			return nil, nil, err
+		if err := s.notify(ctx, tx, ObjectChange{Kind: KindResource, ID: out.ID, UUID: out.UUID, Before: beforeSnap,
+			After: afterSnap, Changed: changed, Actor: ch.Actor, Comment: ch.Comment, At: now}); err != nil {
+			return nil, err
 		}
 	}
-	return fresh, changed, nil
+	return out, nil
+}
+
+// changeResourceByID locks the resource and changes it (for background
+// paths that hold an id, not a loaded resource).
+func (s *Service) changeResourceByID(ctx context.Context, tx *db.Tx, id int64, ch Change, mutate func(r *Resource) error) error {
+	before, err := loadResource(ctx, tx, id, true)
+	if err != nil {
+		return err
+	}
+	_, err = s.changeResource(ctx, tx, before, ch, mutate)
+	return err
 }
 
 func copyLimits(m map[string]int64) map[string]int64 {
@@ -515,7 +527,7 @@ func (s *Service) UpdateResource(ctx context.Context, actor *auth.User, view Vie
 		if r.State == ResourceTerminated {
 			return errs.E(errs.Conflict, "Terminated resources cannot be updated.")
 		}
-		out, _, err = s.changeResource(ctx, tx, r.ID, Change{Actor: actor, Comment: "Resource updated"}, func(r *Resource) error {
+		out, err = s.changeResource(ctx, tx, r, Change{Actor: actor, Comment: "Resource updated"}, func(r *Resource) error {
 			if in.Name != nil {
 				r.Name = *in.Name
 			}
@@ -575,7 +587,7 @@ func (s *Service) SetFlag(ctx context.Context, actor *auth.User, view View, id u
 			return err
 		}
 		comment := fmt.Sprintf("%s changed to %t", flagLabel[flag], value)
-		out, _, err = s.changeResource(ctx, tx, r.ID, Change{Actor: actor, Comment: comment}, func(r *Resource) error {
+		out, err = s.changeResource(ctx, tx, r, Change{Actor: actor, Comment: comment}, func(r *Resource) error {
 			switch flag {
 			case FlagDownscaled:
 				r.Downscaled = value
@@ -610,7 +622,7 @@ func (s *Service) SetSlug(ctx context.Context, actor *auth.User, view View, id u
 		if err := invalid(fields); err != nil {
 			return err
 		}
-		out, _, err = s.changeResource(ctx, tx, r.ID, Change{Actor: actor, Comment: "Slug changed to " + slug}, func(r *Resource) error {
+		out, err = s.changeResource(ctx, tx, r, Change{Actor: actor, Comment: "Slug changed to " + slug}, func(r *Resource) error {
 			r.Slug = slug
 			return nil
 		})
@@ -648,7 +660,7 @@ func (s *Service) Renew(ctx context.Context, actor *auth.User, view View, id uui
 			return errs.E(errs.Conflict, "Terminated resources cannot be renewed.")
 		}
 		comment := "End date changed to " + newEnd
-		out, _, err = s.changeResource(ctx, tx, r.ID, Change{Actor: actor, Comment: comment}, func(r *Resource) error {
+		out, err = s.changeResource(ctx, tx, r, Change{Actor: actor, Comment: comment}, func(r *Resource) error {
 			r.EndDate = &newEnd
 			return nil
 		})

@@ -56,7 +56,7 @@ func (s *Service) RevertResource(ctx context.Context, actor *auth.User, id uuid.
 			}
 		}
 		comment := fmt.Sprintf("Reverted to version %d", versionID)
-		out.Resource, _, err = s.changeResource(ctx, tx, cur.ID, Change{Actor: actor, Comment: comment}, func(r *Resource) error {
+		out.Resource, err = s.changeResource(ctx, tx, cur, Change{Actor: actor, Comment: comment}, func(r *Resource) error {
 			for _, f := range out.Restored {
 				if err := applySnapshotField(r, f, target[f]); err != nil {
 					return err
