@@ -283,6 +283,12 @@ func (in *UserInput) validate(creating bool) error {
 	if in.Password != nil && len(*in.Password) < 8 {
 		fields["password"] = append(fields["password"], "Ensure this field has at least 8 characters.")
 	}
+	if in.Password != nil && len(*in.Password) > MaxPasswordBytes {
+		// bcrypt refuses longer input (it used to be a 500); bytes, not
+		// characters: "é" counts two.
+		fields["password"] = append(fields["password"],
+			fmt.Sprintf("Ensure this field has no more than %d bytes in UTF-8.", MaxPasswordBytes))
+	}
 	if len(fields) > 0 {
 		return &errs.Error{Kind: errs.Invalid, Message: "Invalid input.", Fields: fields}
 	}
@@ -301,8 +307,22 @@ func (s *Service) hashPassword(p string) (string, error) {
 	return string(h), nil
 }
 
+// MaxPasswordBytes is bcrypt's input limit. A password is refused beyond
+// it rather than silently truncated (which would make every password with
+// the same first 72 bytes work) or hashed some other way first.
+const MaxPasswordBytes = 72
+
+// usernameTaken is the client's error for a unique violation on username,
+// the only unique key a user's writable fields touch.
+func usernameTaken(cause error) error {
+	e := errs.Field("username", "A user with that username already exists.")
+	e.Err = cause
+	return e
+}
+
 // CreateUser adds a user. Only staff may; actor nil means the system (CLI, demo).
-func (s *Service) CreateUser(ctx context.Context, actor *User, in UserInput) (*User, error) {
+func (s *Service) CreateUser(ctx context.Context, actor *User, in UserInput) (u *User, err error) {
+	defer errs.Wrap(&err, "CreateUser(%q)", deref(in.Username, ""))
 	if actor != nil && !actor.IsStaff {
 		return nil, errs.E(errs.Forbidden, "You do not have permission to perform this action.")
 	}
@@ -322,15 +342,9 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, in UserInput) (*U
 		langs = *in.PreferredLanguages
 	}
 	langJSON, _ := json.Marshal(langs)
-	var u *User
-	err := s.DB.InTx(ctx, func(tx *db.Tx) error {
-		var exists int
-		if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM users WHERE username = ?", *in.Username).Scan(&exists); err != nil {
-			return fmt.Errorf("check username: %w", err)
-		}
-		if exists > 0 {
-			return errs.Field("username", "A user with that username already exists.")
-		}
+	// No SELECT before the INSERT: the unique index on username decides, so
+	// concurrent creates of one name give one user and 400s, never a 500.
+	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
 		now := tx.Now()
 		var id int64
 		if err := tx.QueryRow(ctx, `INSERT INTO users (uuid, username, email, full_name, is_staff, is_support, is_active,
@@ -338,6 +352,9 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, in UserInput) (*U
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			uuid.New().String(), *in.Username, deref(in.Email, ""), deref(in.FullName, ""), deref(in.IsStaff, false),
 			deref(in.IsSupport, false), deref(in.IsActive, true), string(langJSON), pw, now, now).Scan(&id); err != nil {
+			if db.IsUniqueViolation(err) {
+				return usernameTaken(err)
+			}
 			return fmt.Errorf("insert user: %w", err)
 		}
 		var err error
@@ -356,12 +373,12 @@ func deref[T any](p *T, def T) T {
 
 // UpdateUser changes the given fields. Staff only; a non-staff actor gets
 // 403 on themselves and 404 on anyone else.
-func (s *Service) UpdateUser(ctx context.Context, actor *User, id uuid.UUID, in UserInput) (*User, error) {
+func (s *Service) UpdateUser(ctx context.Context, actor *User, id uuid.UUID, in UserInput) (u *User, err error) {
+	defer errs.Wrap(&err, "UpdateUser(%s)", id)
 	if err := in.validate(false); err != nil {
 		return nil, err
 	}
-	var u *User
-	err := s.DB.InTx(ctx, func(tx *db.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
 		cur, err := getUser(ctx, tx, "uuid = ?"+tx.DB().ForUpdate(), id.String())
 		if err != nil {
 			return err
@@ -379,13 +396,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id uuid.UUID, in 
 			args = append(args, v)
 		}
 		if in.Username != nil && *in.Username != cur.Username {
-			var n int
-			if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM users WHERE username = ? AND id <> ?", *in.Username, cur.ID).Scan(&n); err != nil {
-				return fmt.Errorf("check username: %w", err)
-			}
-			if n > 0 {
-				return errs.Field("username", "A user with that username already exists.")
-			}
+			// A taken name fails the UPDATE below (unique index), race or not.
 			set("username", *in.Username)
 		}
 		if in.Email != nil {
@@ -418,6 +429,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id uuid.UUID, in 
 			set("modified", tx.Now())
 			args = append(args, cur.ID)
 			if _, err := tx.Exec(ctx, "UPDATE users SET "+strings.Join(sets, ", ")+" WHERE id = ?", args...); err != nil {
+				if db.IsUniqueViolation(err) {
+					return usernameTaken(err)
+				}
 				return fmt.Errorf("update user: %w", err)
 			}
 		}

@@ -234,6 +234,17 @@ func (d *DB) ForUpdate() string {
 	return ""
 }
 
+// ForUpdateOf is the row-lock suffix that locks only the rows of the table
+// aliased alias: PostgreSQL refuses FOR UPDATE on the nullable side of an
+// outer join, so a query joining optional rows must name what it locks.
+// SQLite needs none, as for ForUpdate.
+func (d *DB) ForUpdateOf(alias string) string {
+	if d.dialect == Postgres {
+		return " FOR UPDATE OF " + alias
+	}
+	return ""
+}
+
 // Rebind turns `?` placeholders into the dialect's form. Question marks inside
 // single-quoted literals are left alone.
 func (d *DB) Rebind(q string) string {
@@ -353,6 +364,8 @@ func (t *Tx) Now() time.Time { return t.d.Now() }
 
 // InTx runs fn in a read-write transaction, committing when fn returns nil.
 // On SQLite the transaction holds the write lock from its first statement.
+// A value the database refuses to store comes back as errs.Invalid (see
+// classify), whatever fn wrapped it in.
 func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	sqlTx, err := d.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -366,13 +379,14 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		}
 	}()
 	if err := fn(tx); err != nil {
+		err = classify(err)
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
 		}
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return classify(fmt.Errorf("commit: %w", err))
 	}
 	for _, f := range tx.afterCommit {
 		f()
@@ -405,20 +419,24 @@ func (c stmtCache) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	return s, nil
 }
 
+// Reader has no transaction boundary to classify errors at (see InTx), so
+// its Exec and Query classify their own; QueryRow's error surfaces at Scan.
 func (c stmtCache) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	s, err := c.stmt(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, classify(err)
 	}
-	return s.ExecContext(ctx, args...)
+	res, err := s.ExecContext(ctx, args...)
+	return res, classify(err)
 }
 
 func (c stmtCache) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	s, err := c.stmt(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, classify(err)
 	}
-	return s.QueryContext(ctx, args...)
+	rows, err := s.QueryContext(ctx, args...)
+	return rows, classify(err)
 }
 
 func (c stmtCache) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
@@ -432,7 +450,8 @@ func (c stmtCache) QueryRowContext(ctx context.Context, q string, args ...any) *
 }
 
 // ReadTx runs fn in a read-only transaction so that every statement of a page
-// (count, rows, related rows) sees the same snapshot.
+// (count, rows, related rows) sees the same snapshot. Errors are classified
+// as InTx's are (a NUL in a filter is a 400 on PostgreSQL, not a 500).
 func (d *DB) ReadTx(ctx context.Context, fn func(c Conn) error) error {
 	opts := &sql.TxOptions{ReadOnly: true}
 	if d.dialect == Postgres {
@@ -444,5 +463,5 @@ func (d *DB) ReadTx(ctx context.Context, fn func(c Conn) error) error {
 		return fmt.Errorf("begin read transaction: %w", err)
 	}
 	defer sqlTx.Rollback() //nolint:errcheck // read-only: nothing to lose
-	return fn(conn{d: d, r: sqlTx})
+	return classify(fn(conn{d: d, r: sqlTx}))
 }

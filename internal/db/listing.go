@@ -21,13 +21,24 @@ func (p Page) SQL() string {
 	return " LIMIT " + strconv.Itoa(p.Limit) + " OFFSET " + strconv.Itoa(p.Offset)
 }
 
+// nullsLast marks an ordering expression whose column is nullable.
+const nullsLast = " NULLS LAST"
+
+// NullsLast marks a nullable column in an OrderBy allow-list. The engines
+// disagree on where NULL sorts (SQLite: first ascending; PostgreSQL: last),
+// so a nullable key names its place explicitly on both: last ascending,
+// first descending, so "-key" is exactly the reverse of "key".
+func NullsLast(expr string) string { return expr + nullsLast }
+
 // OrderBy turns a DRF-style ordering parameter ("name,-created") into an
-// ORDER BY clause. allowed maps public field names to SQL expressions;
-// unknown names are ignored, as DRF's OrderingFilter does. The unique
-// tiebreak expression is always appended so pages never overlap.
+// ORDER BY clause. allowed maps public field names to SQL expressions
+// (wrap nullable ones in NullsLast); unknown names are ignored, as DRF's
+// OrderingFilter does. The unique tiebreak expression is always appended so
+// pages never overlap.
 func OrderBy(o string, allowed map[string]string, def []string, tiebreak string) string {
 	var parts []string
 	seen := map[string]bool{}
+	lastDesc := false
 	add := func(field string) {
 		desc := strings.HasPrefix(field, "-")
 		name := strings.TrimPrefix(field, "-")
@@ -36,10 +47,17 @@ func OrderBy(o string, allowed map[string]string, def []string, tiebreak string)
 			return
 		}
 		seen[name] = true
-		if desc {
-			parts = append(parts, expr+" DESC")
-		} else {
-			parts = append(parts, expr+" ASC")
+		lastDesc = desc
+		base, nullable := strings.CutSuffix(expr, nullsLast)
+		switch {
+		case desc && nullable:
+			parts = append(parts, base+" DESC NULLS FIRST")
+		case desc:
+			parts = append(parts, base+" DESC")
+		case nullable:
+			parts = append(parts, base+" ASC NULLS LAST")
+		default:
+			parts = append(parts, base+" ASC")
 		}
 	}
 	for _, f := range strings.Split(o, ",") {
@@ -53,7 +71,7 @@ func OrderBy(o string, allowed map[string]string, def []string, tiebreak string)
 		}
 	}
 	tb := tiebreak
-	if len(parts) > 0 && strings.HasSuffix(parts[len(parts)-1], " DESC") && !strings.Contains(tiebreak, " ") {
+	if len(parts) > 0 && lastDesc && !strings.Contains(tiebreak, " ") {
 		// Keep the tiebreak in the direction of the last key, so "-created"
 		// reads newest-first all the way down.
 		tb = tiebreak + " DESC"

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 	"time"
 
@@ -287,11 +286,14 @@ type Plan struct {
 	OfferingName string
 	Name         string
 	Description  string
-	UnitPrice    string
-	Unit         string
-	Archived     bool
-	Created      time.Time
-	Modified     time.Time
+	// UnitPrice is the price as the API shows it ("10.50"); UnitPriceMinor
+	// is the same amount in minor units, as stored.
+	UnitPrice      string
+	UnitPriceMinor int64
+	Unit           string
+	Archived       bool
+	Created        time.Time
+	Modified       time.Time
 }
 
 // Snapshot returns a plan's tracked fields.
@@ -300,7 +302,7 @@ func (p *Plan) Snapshot() map[string]any {
 		"archived": p.Archived, "offering": hexUUID(p.OfferingUUID)}
 }
 
-const planCols = `pl.id, pl.uuid, pl.offering_id, o.uuid, o.name, pl.name, pl.description, pl.unit_price, pl.unit,
+const planCols = `pl.id, pl.uuid, pl.offering_id, o.uuid, o.name, pl.name, pl.description, pl.unit_price_minor, pl.unit,
 	pl.archived, pl.created, pl.modified`
 
 const planFrom = " FROM plans pl JOIN offerings o ON o.id = pl.offering_id"
@@ -310,12 +312,12 @@ func scanPlan(r db.Scanner) (*Plan, error) {
 		p       Plan
 		id, oid string
 	)
-	if err := r.Scan(&p.ID, &id, &p.OfferingID, &oid, &p.OfferingName, &p.Name, &p.Description, &p.UnitPrice, &p.Unit,
+	if err := r.Scan(&p.ID, &id, &p.OfferingID, &oid, &p.OfferingName, &p.Name, &p.Description, &p.UnitPriceMinor, &p.Unit,
 		&p.Archived, &p.Created, &p.Modified); err != nil {
 		return nil, err
 	}
 	p.UUID, p.OfferingUUID = parseUUID(id), parseUUID(oid)
-	p.UnitPrice = NormalizeMoney(p.UnitPrice)
+	p.UnitPrice = FormatMoneyMinor(p.UnitPriceMinor)
 	return &p, nil
 }
 
@@ -330,20 +332,12 @@ type PlanInput struct {
 
 var planUnits = map[string]bool{"month": true, "quarter": true, "half_month": true, "day": true, "hour": true, "quantity": true}
 
-// ParseMoney validates a decimal amount and renders it with two decimals.
-func ParseMoney(s string) (string, bool) {
-	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
-	if !ok || r.Sign() < 0 {
-		return "", false
-	}
-	return r.FloatString(2), true
-}
-
-// NormalizeMoney renders a stored amount with two decimals (SQLite keeps the
-// text as written; PostgreSQL's numeric already has two).
+// NormalizeMoney renders a stored cost with two decimals (SQLite keeps the
+// text as written; PostgreSQL's numeric already has two). Costs are copied
+// from plan prices, so they always parse; anything else is shown as stored.
 func NormalizeMoney(s string) string {
-	if m, ok := ParseMoney(s); ok {
-		return m
+	if m, msg := ParseMoneyMinor(s); msg == "" {
+		return FormatMoneyMinor(m)
 	}
 	return s
 }
@@ -361,9 +355,11 @@ func (s *Service) CreatePlan(ctx context.Context, actor *auth.User, in PlanInput
 	if in.UnitPrice == "" {
 		in.UnitPrice = "0"
 	}
-	price, ok := ParseMoney(in.UnitPrice)
-	if !ok {
-		fields["unit_price"] = append(fields["unit_price"], "A valid non-negative number is required.")
+	// Refused beyond the declared precision, never rounded: both engines
+	// then store exactly what the client sent.
+	price, msg := ParseMoneyMinor(in.UnitPrice)
+	if msg != "" {
+		fields["unit_price"] = append(fields["unit_price"], msg)
 	}
 	if in.Unit == "" {
 		in.Unit = "month"
@@ -388,7 +384,7 @@ func (s *Service) CreatePlan(ctx context.Context, actor *auth.User, in PlanInput
 		}
 		now := tx.Now()
 		var id int64
-		if err := tx.QueryRow(ctx, `INSERT INTO plans (uuid, offering_id, name, description, unit_price, unit, created, modified)
+		if err := tx.QueryRow(ctx, `INSERT INTO plans (uuid, offering_id, name, description, unit_price_minor, unit, created, modified)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, uuid.NewString(), o.ID, in.Name, in.Description, price, in.Unit, now, now).Scan(&id); err != nil {
 			return fmt.Errorf("insert plan: %w", err)
 		}
@@ -407,7 +403,7 @@ type PlanFilter struct {
 	Ordering string
 }
 
-var planOrdering = map[string]string{"name": "pl.name", "created": "pl.created", "unit_price": "pl.unit_price"}
+var planOrdering = map[string]string{"name": "pl.name", "created": "pl.created", "unit_price": "pl.unit_price_minor"}
 
 // ListPlans lists plans (public to authenticated users, like offerings).
 func (s *Service) ListPlans(ctx context.Context, u *auth.User, f PlanFilter, page db.Page) (out []*Plan, total int, err error) {

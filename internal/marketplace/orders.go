@@ -250,8 +250,8 @@ func getVisibleOrder(ctx context.Context, c db.Conn, u *auth.User, id uuid.UUID,
 	cond := orderVisible(visibility{u, c.DB().Now()}, &args)
 	args = append(args, id.String())
 	suffix := ""
-	if lock && c.DB().ForUpdate() != "" {
-		suffix = " FOR UPDATE OF od"
+	if lock {
+		suffix = c.DB().ForUpdateOf("od")
 	}
 	o, err := scanOrder(c.QueryRow(ctx, "SELECT "+orderCols+orderFrom+" WHERE "+cond+" AND od.uuid = ?"+suffix, args...))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -265,8 +265,8 @@ func getVisibleOrder(ctx context.Context, c db.Conn, u *auth.User, id uuid.UUID,
 
 func loadOrder(ctx context.Context, c db.Conn, id int64, lock bool) (*Order, error) {
 	suffix := ""
-	if lock && c.DB().ForUpdate() != "" {
-		suffix = " FOR UPDATE OF od"
+	if lock {
+		suffix = c.DB().ForUpdateOf("od")
 	}
 	o, err := scanOrder(c.QueryRow(ctx, "SELECT "+orderCols+orderFrom+" WHERE od.id = ?"+suffix, id))
 	if errors.Is(err, sql.ErrNoRows) {

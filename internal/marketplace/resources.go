@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"sort"
 	"strings"
@@ -202,7 +203,7 @@ func scanResource(row db.Scanner) (*Resource, error) {
 		id, puid, cuid, ouid, pcuid        string
 		limits, attrs, opts                string
 		cost, planUUID, planName, planUnit sql.NullString
-		end                                sql.NullTime
+		end                                db.NullDate
 		planID                             sql.NullInt64
 	)
 	if err := row.Scan(&r.ID, &id, &r.Name, &r.Description, &r.Slug, &r.State, &limits, &attrs, &opts, &cost,
@@ -228,9 +229,17 @@ func scanResource(row db.Scanner) (*Resource, error) {
 		m := NormalizeMoney(cost.String)
 		r.Cost = &m
 	}
-	if end.Valid {
+	switch {
+	case end.Valid:
 		d := end.Time.UTC().Format(DateLayout)
 		r.EndDate = &d
+	case end.Bad != "":
+		// Written before input was bounded (issue 16: renewing past
+		// 9999-12-31 stored 10009-12-28 on SQLite) or by hand. Failing the
+		// scan made every list holding the row, and the PATCH that would
+		// repair it, answer 500; serve the row with no end date instead.
+		slog.Warn("resource end_date is not a date between years 1 and 9999; serving it as null",
+			"resource", r.UUID, "stored", end.Bad)
 	}
 	if planID.Valid {
 		r.PlanID = &planID.Int64
@@ -270,7 +279,7 @@ type ResourceFilter struct {
 
 var resourceOrdering = map[string]string{
 	"name": "r.name", "created": "r.created", "modified": "r.modified", "state": "r.state",
-	"end_date": "r.end_date", "project_name": "p.name", "customer_name": "c.name", "offering_name": "o.name",
+	"end_date": db.NullsLast("r.end_date"), "project_name": "p.name", "customer_name": "c.name", "offering_name": "o.name",
 }
 
 // ListResources lists the resources u may see from one side.
@@ -349,12 +358,7 @@ func getVisibleResource(ctx context.Context, c db.Conn, u *auth.User, view View,
 
 // lockSuffix locks the resource row only: PostgreSQL refuses FOR UPDATE on
 // the nullable side of an outer join.
-func lockSuffix(c db.Conn) string {
-	if c.DB().ForUpdate() == "" {
-		return ""
-	}
-	return " FOR UPDATE OF r"
-}
+func lockSuffix(c db.Conn) string { return c.DB().ForUpdateOf("r") }
 
 func loadResource(ctx context.Context, c db.Conn, id int64, lock bool) (*Resource, error) {
 	suffix := ""
@@ -492,10 +496,30 @@ type ResourceUpdate struct {
 	Options     map[string]any
 }
 
-// ParseDate validates a YYYY-MM-DD date.
+// ParseDate validates a YYYY-MM-DD date within years 1–9999 (db.MinYear to
+// db.MaxYear), the dates both engines store and read back alike: PostgreSQL
+// refuses year 0 (a 500 before), SQLite stores it.
 func ParseDate(s string) (time.Time, bool) {
+	_, t, ok := checkDate(s)
+	return t, ok
+}
+
+// Date refusals, as DRF words the first.
+const (
+	msgDateFormat = "Date has wrong format. Use one of these formats instead: YYYY-MM-DD."
+	msgDateRange  = "Date must be between 0001-01-01 and 9999-12-31."
+)
+
+// checkDate parses s as ParseDate does and says why it is refused.
+func checkDate(s string) (msg string, t time.Time, ok bool) {
 	t, err := time.Parse(DateLayout, s)
-	return t, err == nil
+	if err != nil {
+		return msgDateFormat, time.Time{}, false
+	}
+	if !db.DateInRange(t) {
+		return msgDateRange, time.Time{}, false
+	}
+	return "", t, true
 }
 
 // UpdateResource applies a PATCH/PUT from a consumer with RESOURCE.UPDATE.
@@ -508,8 +532,8 @@ func (s *Service) UpdateResource(ctx context.Context, actor *auth.User, view Vie
 		validateName(fields, "name", *in.Name, 150)
 	}
 	if in.EndDate != nil && *in.EndDate != "" {
-		if _, ok := ParseDate(*in.EndDate); !ok {
-			fields["end_date"] = append(fields["end_date"], "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.")
+		if msg, _, ok := checkDate(*in.EndDate); !ok {
+			fields["end_date"] = append(fields["end_date"], msg)
 		}
 	}
 	if err := invalid(fields); err != nil {
@@ -674,9 +698,9 @@ func renewedEndDate(r *Resource, in RenewInput, now time.Time) (string, error) {
 	case in.EndDate != nil && in.ExtensionDays != nil:
 		return "", errs.Field("non_field_errors", "Provide either end_date or extension_days, not both.")
 	case in.EndDate != nil:
-		t, ok := ParseDate(*in.EndDate)
+		msg, t, ok := checkDate(*in.EndDate)
 		if !ok {
-			return "", errs.Field("end_date", "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.")
+			return "", errs.Field("end_date", "%s", msg)
 		}
 		today := now.UTC().Format(DateLayout)
 		if t.Format(DateLayout) <= today {
@@ -696,7 +720,12 @@ func renewedEndDate(r *Resource, in RenewInput, now time.Time) (string, error) {
 				base = t
 			}
 		}
-		return base.AddDate(0, 0, *in.ExtensionDays).Format(DateLayout), nil
+		end := base.AddDate(0, 0, *in.ExtensionDays)
+		if !db.DateInRange(end) {
+			// 9999-12-31 plus days would store a five-digit year.
+			return "", errs.Field("extension_days", "The new end date would be after 9999-12-31.")
+		}
+		return end.Format(DateLayout), nil
 	}
 	return "", errs.Field("non_field_errors", "Provide end_date or extension_days.")
 }

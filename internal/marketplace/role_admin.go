@@ -72,17 +72,22 @@ func (g RoleGrant) validate(st ScopeType, now time.Time) error {
 	}
 	if g.ExpirationTime != nil && !g.ExpirationTime.After(now) {
 		fields["expiration_time"] = append(fields["expiration_time"], "Expiration time should be greater than current time.")
+	} else if g.ExpirationTime != nil && !db.DateInRange(g.ExpirationTime.UTC()) {
+		// 9999-12-31T23:00:00-05:00 is year 10000 in UTC, as stored: five
+		// digits of text on SQLite that neither sorts nor reads back.
+		fields["expiration_time"] = append(fields["expiration_time"], "Expiration time must be before 10000-01-01T00:00:00Z.")
 	}
 	return invalid(fields)
 }
 
-// AddUser grants a role on a customer or project.
-func (s *Service) AddUser(ctx context.Context, actor *auth.User, st ScopeType, obj uuid.UUID, g RoleGrant) (*RoleAssignment, error) {
+// AddUser grants a role on a customer or project. A role the user held
+// before and that has expired is granted afresh.
+func (s *Service) AddUser(ctx context.Context, actor *auth.User, st ScopeType, obj uuid.UUID, g RoleGrant) (out *RoleAssignment, err error) {
+	defer errs.Wrap(&err, "AddUser(%s %s, %s %s)", st, obj, g.User, g.Role)
 	if err := requireWriter(actor); err != nil {
 		return nil, err
 	}
-	var out *RoleAssignment
-	err := s.DB.InTx(ctx, func(tx *db.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
 		id, sc, perm, err := scopeTarget(ctx, tx, actor, st, obj)
 		if err != nil {
 			return err
@@ -100,24 +105,44 @@ func (s *Service) AddUser(ctx context.Context, actor *auth.User, st ScopeType, o
 		if err != nil {
 			return err
 		}
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM role_assignments WHERE user_id = ? AND scope_type = ? AND scope_id = ? AND role = ?`,
-			target.ID, string(st), id, string(g.Role)).Scan(&n); err != nil {
-			return fmt.Errorf("check role: %w", err)
-		}
-		if n > 0 {
-			return errs.Field("non_field_errors", "User already has role within this scope.")
-		}
+		// The unique key (user, scope, role) decides, not a SELECT before the
+		// INSERT: two concurrent grants cannot both pass. An expired row is
+		// the one conflict that is replaced (it grants nothing any more,
+		// yet blocked the grant until delete_user); an active one leaves
+		// the statement a no-op, which is "already has role".
 		now := tx.Now()
-		if _, err := tx.Exec(ctx, `INSERT INTO role_assignments (user_id, scope_type, scope_id, role, expiration_time, created, created_by_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, target.ID, string(st), id, string(g.Role), g.ExpirationTime, now, actor.ID); err != nil {
+		res, err := tx.Exec(ctx, `INSERT INTO role_assignments (user_id, scope_type, scope_id, role, expiration_time, created, created_by_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (user_id, scope_type, scope_id, role) DO UPDATE
+				SET expiration_time = excluded.expiration_time, created = excluded.created, created_by_id = excluded.created_by_id
+				WHERE role_assignments.expiration_time IS NOT NULL AND role_assignments.expiration_time <= ?`,
+			target.ID, string(st), id, string(g.Role), g.ExpirationTime, now, actor.ID, now)
+		if db.IsUniqueViolation(err) {
+			// Not expected (ON CONFLICT covers the one unique key), but if a
+			// key is ever added, a duplicate stays the client's 400.
+			return alreadyHasRole(err)
+		}
+		if err != nil {
 			return fmt.Errorf("grant role: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("grant role: %w", err)
+		}
+		if n == 0 {
+			return alreadyHasRole(nil)
 		}
 		out = &RoleAssignment{UserUUID: target.UUID, Username: target.Username, FullName: target.FullName, Email: target.Email,
 			Role: g.Role, ExpirationTime: g.ExpirationTime, Created: now, CreatedBy: actor.Username}
 		return nil
 	})
 	return out, err
+}
+
+func alreadyHasRole(cause error) error {
+	e := errs.Field("non_field_errors", "User already has role within this scope.")
+	e.Err = cause
+	return e
 }
 
 // DeleteUser revokes a role on a customer or project.

@@ -41,13 +41,19 @@ type Violation struct {
 	Sev  Severity
 	Path string
 	Rule string
+	Got  string // the offending value, shown briefly; "" when none
 }
 
 func (v Violation) String() string {
-	if v.Path == "" {
-		return fmt.Sprintf("[%s] %s", v.Sev, v.Rule)
+	s := "[" + v.Sev.String() + "] "
+	if v.Path != "" {
+		s += v.Path + ": "
 	}
-	return fmt.Sprintf("[%s] %s: %s", v.Sev, v.Path, v.Rule)
+	s += v.Rule
+	if v.Got != "" {
+		s += "; got " + v.Got
+	}
+	return s
 }
 
 // decodeJSON decodes a body with numbers kept as json.Number.
@@ -92,11 +98,11 @@ func (c *Contract) CheckRequest(name string, v any) []Violation {
 // add records a violation; inside a lenient position (a nullable converted
 // field, which the client keeps unparsed when it does not parse) a client
 // violation is only a strict one.
-func (k *checker) add(path string, sev Severity, lenient bool, format string, args ...any) {
+func (k *checker) add(path string, sev Severity, lenient bool, got string, format string, args ...any) {
 	if lenient && sev == Client {
 		sev = Strict
 	}
-	k.out = append(k.out, Violation{Sev: sev, Path: path, Rule: fmt.Sprintf(format, args...)})
+	k.out = append(k.out, Violation{Sev: sev, Path: path, Rule: fmt.Sprintf(format, args...), Got: got})
 }
 
 // converted says whether the client converts values of t (UUID(), isoparse,
@@ -115,13 +121,13 @@ func (k *checker) ref(path, name string, v any, lenient bool) {
 	if e := k.c.Enums[name]; e != nil {
 		s, ok := v.(string)
 		if !ok || !slices.Contains(e.Values, s) {
-			k.add(path, Client, lenient, "%s is not a %s value (%s)", show(v), name, enumValues(e))
+			k.add(path, Client, lenient, show(v), "not a %s value (%s)", name, enumValues(e))
 		}
 		return
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		k.add(path, Client, lenient, "must be a JSON object (%s), got %s", name, show(v))
+		k.add(path, Client, lenient, show(v), "must be a JSON object (%s)", name)
 		return
 	}
 	m := k.c.Models[name]
@@ -133,7 +139,7 @@ func (k *checker) ref(path, name string, v any, lenient bool) {
 		p := path + "." + f.Name
 		if !present {
 			if f.Required {
-				k.add(p, Client, lenient, "required key missing (%s.%s)", name, f.Name)
+				k.add(p, Client, lenient, "", "required key missing (%s.%s)", name, f.Name)
 			}
 			continue
 		}
@@ -142,7 +148,7 @@ func (k *checker) ref(path, name string, v any, lenient bool) {
 	if k.request {
 		for key := range obj {
 			if m.Field(key) == nil {
-				k.add(path+"."+key, Client, false, "not a key of %s", name)
+				k.add(path+"."+key, Client, false, "", "not a key of %s", name)
 			}
 		}
 	}
@@ -155,11 +161,11 @@ func (k *checker) field(path string, f *Field, v any, lenient bool) {
 		}
 		switch {
 		case f.Type.Kind == TArray && k.converted(f.Type.Elem) && !f.Required:
-			k.add(path, Strict, lenient, "null in a non-nullable array (the client reads it as [])")
+			k.add(path, Strict, lenient, "", "null in a non-nullable array (the client reads it as [])")
 		case k.converted(f.Type):
-			k.add(path, Client, lenient, "null in a non-nullable %s field", f.Type)
+			k.add(path, Client, lenient, "", "null in a non-nullable %s field", f.Type)
 		default:
-			k.add(path, Strict, lenient, "null in a non-nullable %s field", f.Type)
+			k.add(path, Strict, lenient, "", "null in a non-nullable %s field", f.Type)
 		}
 		return
 	}
@@ -173,48 +179,48 @@ func (k *checker) value(path string, t *Type, v any, lenient bool) {
 		if k.converted(t) {
 			sev = Client
 		}
-		k.add(path, sev, lenient, "null where a %s is due", t)
+		k.add(path, sev, lenient, "", "null where a %s is due", t)
 		return
 	}
 	switch t.Kind {
 	case TString:
 		if _, ok := v.(string); !ok {
-			k.add(path, Strict, lenient, "want a string, got %s", show(v))
+			k.add(path, Strict, lenient, show(v), "want a string")
 		}
 	case TInt:
 		n, ok := v.(json.Number)
 		if _, err := strconv.ParseInt(string(n), 10, 64); !ok || err != nil {
-			k.add(path, Strict, lenient, "want an integer, got %s", show(v))
+			k.add(path, Strict, lenient, show(v), "want an integer")
 		}
 	case TNumber:
 		if _, ok := v.(json.Number); !ok {
-			k.add(path, Strict, lenient, "want a number, got %s", show(v))
+			k.add(path, Strict, lenient, show(v), "want a number")
 		}
 	case TBool:
 		if _, ok := v.(bool); !ok {
-			k.add(path, Strict, lenient, "want a boolean, got %s", show(v))
+			k.add(path, Strict, lenient, show(v), "want a boolean")
 		}
 	case TAny, TFile:
 	case TUUID:
 		if s, ok := v.(string); !ok || !pythonUUID(s) {
-			k.add(path, Client, lenient, "UUID(%s) raises", show(v))
+			k.add(path, Client, lenient, show(v), "UUID() raises: want a uuid")
 		}
 	case TDateTime:
 		if s, ok := v.(string); !ok || !isoDateTime(s) {
-			k.add(path, Client, lenient, "isoparse(%s) raises: want an ISO 8601 date-time", show(v))
+			k.add(path, Client, lenient, show(v), "isoparse() raises: want an ISO 8601 date-time")
 		}
 	case TDate:
 		if s, ok := v.(string); !ok || !isoDate(s) {
-			k.add(path, Client, lenient, "%s is not a date (YYYY-MM-DD)", show(v))
+			k.add(path, Client, lenient, show(v), "want a date (YYYY-MM-DD)")
 		}
 	case TObject:
 		if _, ok := v.(map[string]any); !ok {
-			k.add(path, Client, lenient, "must be a JSON object, got %s", show(v))
+			k.add(path, Client, lenient, show(v), "must be a JSON object")
 		}
 	case TMap:
 		obj, ok := v.(map[string]any)
 		if !ok {
-			k.add(path, Client, lenient, "must be a JSON object (%s), got %s", t, show(v))
+			k.add(path, Client, lenient, show(v), "must be a JSON object (%s)", t)
 			return
 		}
 		for _, key := range sortedKeys(obj) {
@@ -227,7 +233,7 @@ func (k *checker) value(path string, t *Type, v any, lenient bool) {
 			if k.converted(t.Elem) {
 				sev = Client
 			}
-			k.add(path, sev, lenient, "must be a JSON array (%s), got %s", t, show(v))
+			k.add(path, sev, lenient, show(v), "must be a JSON array (%s)", t)
 			return
 		}
 		for i, item := range arr {

@@ -624,7 +624,7 @@ var (
 	reNotNull    = regexp.MustCompile("`(\\w+)` is \\*\\*not\\*\\* nullable")
 	reIsAdded    = regexp.MustCompile("`(\\w+)`:(\\S+) is added")
 	reDrops      = regexp.MustCompile("drops ((?:`\\w+`(?:, | and )?)+)")
-	reAdds       = regexp.MustCompile("It adds (.*)\\.$")
+	reAdds       = regexp.MustCompile(`It adds (.*)\.$`)
 	reComparedTo = regexp.MustCompile(`Compared with the (\w+) model`)
 	numberWords  = map[string]int{"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 )

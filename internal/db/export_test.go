@@ -1,0 +1,14 @@
+package db
+
+import "context"
+
+// MigrateTo applies heed's migrations up to version only (no River), so a
+// test can write rows as an older schema held them and then migrate on.
+func (d *DB) MigrateTo(ctx context.Context, version int64) error {
+	p, err := d.gooseProvider()
+	if err != nil {
+		return err
+	}
+	_, err = p.UpTo(ctx, version)
+	return err
+}
