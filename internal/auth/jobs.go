@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -20,6 +21,12 @@ type tokenCleanupWorker struct {
 	river.WorkerDefaults[TokenCleanupArgs]
 	db  *db.DB
 	log *slog.Logger
+}
+
+// Timeout bounds one run: the job rescue is derived from it (jobs.New). A
+// run cut short has committed its finished batches; the next tick goes on.
+func (w *tokenCleanupWorker) Timeout(*river.Job[TokenCleanupArgs]) time.Duration {
+	return 5 * time.Second
 }
 
 func (w *tokenCleanupWorker) Work(ctx context.Context, _ *river.Job[TokenCleanupArgs]) error {

@@ -24,6 +24,10 @@ type pruneWorker struct {
 	log       *slog.Logger
 }
 
+// Timeout bounds one run: the job rescue is derived from it (jobs.New). A
+// run cut short has committed its finished batches; the next tick goes on.
+func (w *pruneWorker) Timeout(*river.Job[PruneArgs]) time.Duration { return 5 * time.Second }
+
 func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
 	if w.retention <= 0 {
 		return nil

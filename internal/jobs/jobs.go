@@ -8,6 +8,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,9 +19,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/robfig/cron/v3"
 
 	"github.com/heed-dev/heed/internal/db"
@@ -52,14 +55,63 @@ type Periodic struct {
 type Registry struct {
 	workers  *river.Workers
 	periodic []Periodic
+	// timeouts holds each kind's declared bound on one attempt.
+	timeouts map[string]time.Duration
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{workers: river.NewWorkers()} }
+func NewRegistry() *Registry {
+	return &Registry{workers: river.NewWorkers(), timeouts: map[string]time.Duration{}}
+}
 
-// AddWorker registers w for its job kind.
+// AddWorker registers w for its job kind. Every worker must declare how long
+// one attempt may run, with River's Timeout method returning a constant
+// (it is read once, here, with an empty job): the rescue of jobs left
+// running by a dead process is derived from these bounds, so New refuses a
+// kind without one (River's WorkerDefaults return 0, "the client default").
 func AddWorker[T river.JobArgs](r *Registry, w river.Worker[T]) {
+	var args T
+	r.timeouts[args.Kind()] = w.Timeout(&river.Job[T]{JobRow: &rivertype.JobRow{Kind: args.Kind()}, Args: args})
 	river.AddWorker(r.workers, w)
+}
+
+// rescueSlack is how long after a job's timeout (its context cancelled) the
+// job may still be returning and recording its outcome before River's
+// rescuer may take it for dead.
+const rescueSlack = 5 * time.Second
+
+// These are River v0.51.1's fixed maintenance intervals (internal/maintenance,
+// not configurable): they bound recovery together with RescueStuckJobsAfter.
+const (
+	// riverRescuerInterval: the leader looks for stuck jobs this often.
+	riverRescuerInterval = 30 * time.Second
+	// riverSchedulerInterval: a rescued job is made retryable; the leader
+	// makes due retryable jobs available this often.
+	riverSchedulerInterval = 5 * time.Second
+	// riverRescueOverhead covers the rest: the rescuer's start-up stagger
+	// (up to 1 s), the first retry's backoff (1 s ± 10 %) and a fetch poll.
+	riverRescueOverhead = 3 * time.Second
+)
+
+// rescueAfter derives River's RescueStuckJobsAfter from the declared
+// timeouts: the longest, plus slack. It fails for a kind with no bound.
+func (r *Registry) rescueAfter() (longest time.Duration, err error) {
+	kinds := make([]string, 0, len(r.timeouts))
+	for k := range r.timeouts {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		t := r.timeouts[k]
+		if t <= 0 {
+			return 0, fmt.Errorf("job kind %q declares no timeout: give its worker a Timeout method returning a positive duration", k)
+		}
+		longest = max(longest, t)
+	}
+	if longest == 0 {
+		longest = river.JobTimeoutDefault
+	}
+	return longest, nil
 }
 
 // AddPeriodic registers a periodic job.
@@ -87,6 +139,9 @@ type Config struct {
 	Logger     *slog.Logger
 	// Metrics, when set, receives job counters.
 	Metrics prometheus.Registerer
+	// StopTimeout is how long running jobs may go on after Stop before their
+	// contexts are cancelled (River's SoftStopTimeout; default 10s).
+	StopTimeout time.Duration
 }
 
 // workingClient is the part of River's client that differs only by the
@@ -94,6 +149,7 @@ type Config struct {
 type workingClient interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
 	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
 }
 
@@ -109,6 +165,13 @@ type Runner struct {
 	metrics *jobMetrics
 	cancel  context.CancelFunc
 	done    chan struct{}
+
+	// sqliteExec is River's SQLite executor, for the start-up rescue; nil on
+	// PostgreSQL.
+	sqliteExec riverdriver.Executor
+	// longest is the longest declared job timeout; rescueAfter is River's
+	// RescueStuckJobsAfter derived from it.
+	longest, rescueAfter, stopTimeout time.Duration
 }
 
 var periodicIDPattern = regexp.MustCompile(`\A[\w][\w\-\[\]<>\/.·:+]+\z`)
@@ -178,6 +241,14 @@ func New(d *db.DB, reg *Registry, cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	longest, err := reg.rescueAfter()
+	if err != nil {
+		return nil, err
+	}
+	stopTimeout := cfg.StopTimeout
+	if stopTimeout <= 0 {
+		stopTimeout = 10 * time.Second
+	}
 	workCfg := &river.Config{
 		Logger: riverLog,
 		// Back-to-back inserts notify once per FetchCooldown; 20 ms and a
@@ -187,8 +258,20 @@ func New(d *db.DB, reg *Registry, cfg Config) (*Runner, error) {
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
 		Workers:           reg.workers,
 		PeriodicJobs:      periodic,
+		// Every kind declares its own timeout; the client default (which
+		// River requires RescueStuckJobsAfter to exceed) is the longest.
+		JobTimeout: longest,
+		// River's default is an hour: an order whose job died with its
+		// process would wait that long. A job still running past its
+		// timeout and the slack is dead (its context was cancelled at the
+		// timeout), so it can be retried; retries are safe because every
+		// worker re-checks state under a lock (marketplace.ProcessOrder).
+		RescueStuckJobsAfter: longest + rescueSlack,
+		// On Stop, running jobs get StopTimeout, then their contexts are
+		// cancelled; Stop still waits for them to return (see Stop).
+		SoftStopTimeout: stopTimeout,
 	}
-	r := &Runner{work: cfg.Work, log: log}
+	r := &Runner{work: cfg.Work, log: log, longest: longest, rescueAfter: longest + rescueSlack, stopTimeout: stopTimeout}
 	if cfg.Metrics != nil {
 		r.metrics = newJobMetrics(cfg.Metrics)
 	}
@@ -210,13 +293,15 @@ func New(d *db.DB, reg *Registry, cfg Config) (*Runner, error) {
 			r.worker = w
 		}
 	default:
-		c, err := river.NewClient(riversqlite.New(d.RiverSQL()), workCfg)
+		driver := riversqlite.New(d.RiverSQL())
+		c, err := river.NewClient(driver, workCfg)
 		if err != nil {
 			return nil, fmt.Errorf("river client: %w", err)
 		}
 		r.inserter = c
 		if cfg.Work {
 			r.worker = c
+			r.sqliteExec = driver.GetExecutor()
 		}
 	}
 	return r, nil
@@ -230,11 +315,40 @@ func (r *Runner) Enqueue(ctx context.Context, tx *db.Tx, args river.JobArgs, opt
 	return nil
 }
 
-// Start runs workers and the scheduler when the runner was configured to work.
+// ErrJobsRunning is returned by Stop when jobs have not returned in time.
+var ErrJobsRunning = errors.New("jobs still running")
+
+// RescueAfter is River's RescueStuckJobsAfter: the longest declared job
+// timeout plus slack. A job running for longer is taken for dead.
+func (r *Runner) RescueAfter() time.Duration { return r.rescueAfter }
+
+// RecoveryBound is the longest a job left running by a dead process waits
+// before it runs again on PostgreSQL: it must be RescueAfter old, River's
+// leader looks for such jobs every 30 s, makes them retryable, and its
+// scheduler (every 5 s) makes them available after the first retry's one
+// second backoff. A dead leader's successor takes over within about 20 s,
+// inside the same bound. On SQLite a restart rescues them at once (Start).
+func (r *Runner) RecoveryBound() time.Duration {
+	return r.rescueAfter + riverRescuerInterval + riverSchedulerInterval + riverRescueOverhead
+}
+
+// StopBudget is how long Stop needs for jobs that honour their context: the
+// stop timeout, after which their contexts are cancelled, plus slack.
+func (r *Runner) StopBudget() time.Duration { return r.stopTimeout + rescueSlack }
+
+// Start runs workers and the scheduler when the runner was configured to
+// work. On SQLite it first rescues the jobs a dead process left running.
 func (r *Runner) Start(ctx context.Context) error {
 	if !r.work {
 		return nil
 	}
+	if r.sqliteExec != nil {
+		if err := r.rescueOrphans(ctx); err != nil {
+			return err
+		}
+	}
+	r.log.Info("job workers starting", "rescue_stuck_after", r.rescueAfter, "recovery_bound", r.RecoveryBound(),
+		"stop_timeout", r.stopTimeout)
 	// River's notifier spins when its context has a deadline; give it a
 	// cancel-only context of its own.
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -266,18 +380,94 @@ func (r *Runner) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop lets running jobs finish (until ctx ends) and stops the scheduler.
+// rescueBatch bounds one start-up rescue statement.
+const rescueBatch = 1000
+
+// rescueOrphans makes every job left "running" workable again, through
+// River's own driver calls (the ones its rescuer uses), before this process
+// fetches any. Only on SQLite: there one process owns the file, so at
+// start-up no job can really be running, and waiting RescueAfter plus the
+// rescuer's interval would only delay the orders of a restarted heed. On
+// PostgreSQL other replicas may be running them; River's rescuer decides.
+// Jobs are made available at once (not retryable, which would wait for the
+// leader's scheduler, and a restarted process waits up to 20 s to become
+// leader); one that has used its last attempt is discarded, as River does.
+func (r *Runner) rescueOrphans(ctx context.Context) error {
+	now := time.Now().UTC()
+	// A horizon well ahead takes every running job, whatever the clock did
+	// between the crash and now.
+	horizon := now.Add(24 * time.Hour)
+	var retried, discarded int
+	var afterID int64
+	for {
+		stuck, err := r.sqliteExec.JobGetStuck(ctx, &riverdriver.JobGetStuckParams{AfterID: afterID, Max: rescueBatch, StuckHorizon: horizon})
+		if err != nil {
+			return fmt.Errorf("find jobs left running: %w", err)
+		}
+		if len(stuck) == 0 {
+			break
+		}
+		p := &riverdriver.JobRescueManyParams{StuckHorizon: horizon}
+		for _, j := range stuck {
+			afterID = j.ID
+			attemptErr, err := json.Marshal(rivertype.AttemptError{
+				At: now, Attempt: max(j.Attempt, 0), Error: "Left running by a heed process that ended; rescued at start-up",
+			})
+			if err != nil {
+				return fmt.Errorf("encode rescue error: %w", err)
+			}
+			state, finalized := rivertype.JobStateAvailable, (*time.Time)(nil)
+			if j.Attempt >= max(j.MaxAttempts, 0) {
+				state, finalized = rivertype.JobStateDiscarded, &now
+				discarded++
+			} else {
+				retried++
+			}
+			p.ID = append(p.ID, j.ID)
+			p.Error = append(p.Error, attemptErr)
+			p.FinalizedAt = append(p.FinalizedAt, finalized)
+			p.ScheduledAt = append(p.ScheduledAt, j.ScheduledAt)
+			p.State = append(p.State, string(state))
+		}
+		if _, err := r.sqliteExec.JobRescueMany(ctx, p); err != nil {
+			return fmt.Errorf("rescue %d jobs left running: %w", len(stuck), err)
+		}
+		if len(stuck) < rescueBatch {
+			break
+		}
+	}
+	if retried+discarded > 0 {
+		r.log.Warn("jobs left running by a process that ended were rescued at start-up",
+			"retried", retried, "discarded", discarded)
+	}
+	return nil
+}
+
+// Stop stops fetching and waits for running jobs to return. They get the
+// stop timeout to finish, then River cancels their contexts (a job's work
+// is one transaction, so it rolls back and is retried after the restart).
+// ctx bounds the wait (give it StopBudget); if it ends first, Stop cancels
+// every job at once and waits rescueSlack more. If jobs still run after
+// that, it returns ErrJobsRunning and the caller must keep the database
+// open: pulling the pools from under a job would fail it halfway instead
+// of leaving it to the rescue.
 func (r *Runner) Stop(ctx context.Context) error {
 	if !r.work || r.cancel == nil {
 		return nil
 	}
 	err := r.worker.Stop(ctx)
+	if err != nil {
+		r.log.Warn("jobs still running at the stop deadline; cancelling them", "error", err)
+		hardCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rescueSlack)
+		err = r.worker.StopAndCancel(hardCtx)
+		cancel()
+	}
 	r.cancel()
 	if r.done != nil {
 		<-r.done
 	}
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("stop river: %w", err)
+	if err != nil {
+		return fmt.Errorf("stop river: %w (%v)", ErrJobsRunning, err)
 	}
 	return nil
 }

@@ -47,6 +47,8 @@ type signalWorker struct {
 	seen chan ran
 }
 
+func (w *signalWorker) Timeout(*river.Job[signalArgs]) time.Duration { return 5 * time.Second }
+
 func (w *signalWorker) Work(ctx context.Context, j *river.Job[signalArgs]) error {
 	var n int
 	err := w.d.ReadTx(ctx, func(c db.Conn) error {
@@ -335,6 +337,8 @@ type tickWorker[T river.JobArgs] struct {
 	river.WorkerDefaults[T]
 	ticks chan time.Time
 }
+
+func (w *tickWorker[T]) Timeout(*river.Job[T]) time.Duration { return time.Second }
 
 func (w *tickWorker[T]) Work(_ context.Context, j *river.Job[T]) error {
 	w.ticks <- j.ScheduledAt

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -16,6 +17,11 @@ import (
 // outside any transaction (it may call a backend); its outcome is applied
 // to the order and resource in one transaction afterwards. An error marks
 // the order erred with the error's message.
+//
+// Process may be called more than once for one order: a job whose process
+// died before its outcome committed is run again (see ProcessOrder). A
+// backend call must therefore be idempotent, keyed by the order's UUID, and
+// finish within processOrderTimeout (its ctx is cancelled then).
 type Processor interface {
 	Process(ctx context.Context, o *Order) error
 }
@@ -45,6 +51,16 @@ type processOrderWorker struct {
 	log *slog.Logger
 }
 
+// processOrderTimeout bounds one attempt. River's rescue of jobs left
+// running by a dead process is derived from the job timeouts (jobs.New), so
+// this also bounds how long an approved order can hang after a crash.
+const processOrderTimeout = 5 * time.Second
+
+// Timeout implements river.Worker.
+func (w *processOrderWorker) Timeout(*river.Job[ProcessOrderArgs]) time.Duration {
+	return processOrderTimeout
+}
+
 func (w *processOrderWorker) Work(ctx context.Context, job *river.Job[ProcessOrderArgs]) error {
 	if err := w.s.ProcessOrder(ctx, job.Args.OrderID); err != nil {
 		return err
@@ -54,8 +70,14 @@ func (w *processOrderWorker) Work(ctx context.Context, job *river.Job[ProcessOrd
 }
 
 // ProcessOrder carries out an executing order: the job's work, callable
-// directly (the demo loader does). An order that is no longer executing is
-// left alone, so a retry or a second call changes nothing.
+// directly (the demo loader does). It is idempotent, so a rescued job, a
+// retry or a second concurrent call completes the order exactly once: the
+// outcome is applied in one transaction that locks the order row (FOR
+// UPDATE on PostgreSQL; SQLite's single writer) and re-checks that it is
+// still executing, and the order's resource was created with the order, so
+// completing never creates one. A process killed before that transaction
+// committed left no trace of the attempt; one killed after it leaves a job
+// that finds the order done and returns.
 func (s *Service) ProcessOrder(ctx context.Context, orderID int64) error {
 	var o *Order
 	if err := s.DB.ReadTx(ctx, func(c db.Conn) error {
