@@ -177,9 +177,6 @@ func (op *Operation) Accepts(status int) (Response, bool) {
 // IsList says whether the op returns a bare array.
 func (op *Operation) IsList() bool { return op.main().Kind == RespList }
 
-// IsCount says whether the op is a HEAD count.
-func (op *Operation) IsCount() bool { return op.main().Kind == RespCount }
-
 // main is the first accepted success response.
 func (op *Operation) main() Response {
 	for _, r := range op.Accepted {

@@ -44,6 +44,9 @@ func TestWaldurClientContract(t *testing.T) {
 		if _, ok := drivers[op.Name]; !ok && notServed[op.Name] == "" {
 			t.Errorf("%s: no driver and not in notServed", op.Name)
 		}
+		if _, ok := lists[op.Name]; op.IsList() && !ok {
+			t.Errorf("%s: a list without a listSpec", op.Name)
+		}
 	}
 	for name := range drivers {
 		if c.Op(name) == nil {
@@ -84,7 +87,6 @@ type run struct {
 	prereqs []string
 	cache   map[string]cached
 	seq     int
-	started time.Time
 }
 
 type cached struct {
@@ -131,7 +133,7 @@ func newRun(t *testing.T, c *Contract, h *apptest.Harness) *run {
 	// The generated client does not follow redirects: a 3xx raises.
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &run{t: t, c: c, h: h, client: &client, calls: map[string][]*call{}, blocked: map[string][]string{},
-		cache: map[string]cached{}, started: time.Now()}
+		cache: map[string]cached{}}
 }
 
 func token(username string) string {
