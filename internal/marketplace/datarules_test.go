@@ -511,7 +511,7 @@ func listAllOrders(t *testing.T, d *db.DB) map[string]string {
 	var offerings []*marketplace.Offering
 	for i, n := range names[:6] {
 		o, err := k.m.CreateOffering(ctx, k.staff, marketplace.OfferingInput{Customer: customers[i%2].UUID, Name: n,
-			Type: []string{marketplace.OfferingTypeBasic, "zeta-type"}[i%2],
+			Type:  []string{marketplace.OfferingTypeBasic, "zeta-type"}[i%2],
 			State: []string{marketplace.OfferingActive, marketplace.OfferingDraft, marketplace.OfferingPaused}[i%3]})
 		if err != nil {
 			t.Fatal(err)
