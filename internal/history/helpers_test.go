@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,11 +188,81 @@ func demoFixture(t testing.TB, h *apptest.Harness) fixture {
 	if len(projects) != 1 {
 		t.Fatalf("want the demo project Genomics, have %v", projects)
 	}
-	plans := h.Do("GET", "/api/marketplace-plans/", apptest.Staff, nil).Want(t, 200).List(t)
+	// The first demo plan by name: checks running beside this one add plans
+	// (all named "history..."), which must not be picked up.
+	var plans []map[string]any
+	for _, p := range h.Do("GET", "/api/marketplace-plans/?page_size=300", apptest.Staff, nil).Want(t, 200).List(t) {
+		if name, _ := p["name"].(string); !strings.HasPrefix(strings.ToLower(name), "history") {
+			plans = append(plans, p)
+		}
+	}
 	if len(plans) == 0 {
 		t.Fatal("the demo data has no plans")
 	}
 	return fixture{project: projects[0]["uuid"].(string), offering: plans[0]["offering_uuid"].(string), plan: plans[0]["uuid"].(string)}
+}
+
+// manualFixture is demoFixture with a new offering of the demo provider
+// whose orders wait for the provider's approval (staff gives it).
+func manualFixture(t testing.TB, h *apptest.Harness, name string) fixture {
+	t.Helper()
+	fx := demoFixture(t, h)
+	providers := h.Do("GET", "/api/customers/?name=Cloud+Provider", apptest.Staff, nil).Want(t, 200).List(t)
+	if len(providers) != 1 {
+		t.Fatalf("want the demo customer Cloud Provider, have %v", providers)
+	}
+	off := h.Do("POST", "/api/marketplace-provider-offerings/", apptest.Staff, map[string]any{
+		"customer": providers[0]["uuid"], "name": name, "state": "Active",
+		"plugin_options": map[string]any{"manual_provider_approval": true},
+	}).Want(t, 201).Object(t)
+	fx.offering = off["uuid"].(string)
+	fx.plan = h.Do("POST", "/api/marketplace-plans/", apptest.Staff, map[string]any{
+		"offering": fx.offering, "name": name + " plan", "unit_price": "1.00", "unit": "month",
+	}).Want(t, 201).Object(t)["uuid"].(string)
+	return fx
+}
+
+// openOrderStates are the states an order may still leave.
+var openOrderStates = map[string]bool{
+	"pending-consumer": true, "pending-provider": true, "pending-project": true, "pending-start-date": true, "executing": true,
+}
+
+// waitOrder reads the order until it leaves the states it may still move
+// from (or reaches want), then requires want.
+func waitOrder(t testing.TB, h *apptest.Harness, id, want string) map[string]any {
+	t.Helper()
+	var o map[string]any
+	apptest.Eventually(t, processWait, "order "+id+" to reach "+want, func() bool {
+		o = h.Do("GET", "/api/marketplace-orders/"+id+"/", apptest.Staff, nil).Want(t, 200).Object(t)
+		st, _ := o["state"].(string)
+		return st == want || !openOrderStates[st]
+	})
+	if o["state"] != want {
+		t.Fatalf("order %s is %v, want %s: %v", id, o["state"], want, o)
+	}
+	return o
+}
+
+// wantAnswer fails unless the response has the status and a body that is
+// exactly {key: message}.
+func wantAnswer(t testing.TB, r *apptest.Response, status int, key, message string) {
+	t.Helper()
+	wantBody(t, r, status, fmt.Sprintf("{%q: %q}", key, message))
+}
+
+// orderUUIDOf requires a renew's or terminate's answer, exactly
+// {"order_uuid": "<32 hex>"}, and returns the uuid.
+func orderUUIDOf(t testing.TB, r *apptest.Response) string {
+	t.Helper()
+	if r.Status != 200 {
+		t.Fatalf("status %d, want 200; body: %s", r.Status, r.Body)
+	}
+	m := r.Object(t)
+	id, _ := m["order_uuid"].(string)
+	if len(m) != 1 || !hex32.MatchString(id) {
+		t.Fatalf(`body %s, want exactly {"order_uuid": "<32 hex>"}`, r.Body)
+	}
+	return id
 }
 
 // order places a Create order as token and returns the order's and the new

@@ -5,8 +5,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/heed-dev/heed/internal/apptest"
+	"github.com/heed-dev/heed/internal/marketplace"
 )
 
 // checkSnapshot fails unless data has exactly the 13 tracked fields, with
@@ -21,9 +23,30 @@ func checkSnapshot(t testing.TB, v version, plan string) {
 	}
 }
 
+// checkVersion fails unless v has the comment and user and, diffed against
+// prev, changes exactly fields (sorted).
+func checkVersion(t testing.TB, h *apptest.Harness, id string, v, prev version, comment, user string, fields ...string) {
+	t.Helper()
+	if v.RevisionComment != comment || v.username() != user {
+		t.Errorf("version %d: %q by %s, want %q by %s", v.ID, v.RevisionComment, v.username(), comment, user)
+	}
+	if v.ID <= prev.ID || v.RevisionDate.Before(prev.RevisionDate) {
+		t.Errorf("version %d (%s) follows %d (%s): revision dates and ids must rise together (commit order)",
+			v.ID, v.RevisionDate, prev.ID, prev.RevisionDate)
+	}
+	d := getDiff(t, h, consumerPrefix, id, v.ID, "")
+	got := d.fields()
+	slices.Sort(got)
+	if d.ComparedTo == nil || *d.ComparedTo != prev.ID || !slices.Equal(got, fields) {
+		t.Errorf("version %d (%q): diff against %v changed %v, want %v against %d", v.ID, v.RevisionComment, d.ComparedTo, got, fields, prev.ID)
+	}
+}
+
 // TestEveryWritePathRecordsOneVersion walks one resource through every write
 // path and checks each makes exactly one version with the right comment,
-// user and changed fields, and that no-op writes make none.
+// user and changed fields, and that no-op writes make none. Order-driven
+// changes (renew, terminate) make one version per state the order moves the
+// resource through.
 var _ = register("EveryWritePathRecordsOneVersion", func(t *testing.T, h *apptest.Harness) {
 	fx := demoFixture(t, h)
 
@@ -47,7 +70,8 @@ var _ = register("EveryWritePathRecordsOneVersion", func(t *testing.T, h *apptes
 		t.Errorf("diff of the first version: compared_to %v, fields %v; want null and all tracked fields", d.ComparedTo, d.fields())
 	}
 
-	h.Do("POST", "/api/marketplace-orders/"+orderUUID+"/approve_by_consumer/", apptest.Alice, nil).Want(t, 200)
+	wantAnswer(t, h.Do("POST", "/api/marketplace-orders/"+orderUUID+"/approve_by_consumer/", apptest.Alice, nil),
+		200, "detail", "Order has been approved.")
 	live := waitState(t, h, id, "OK")
 	vs = versionsOf(t, h, consumerPrefix, id)
 	if len(vs) != 2 {
@@ -66,26 +90,37 @@ var _ = register("EveryWritePathRecordsOneVersion", func(t *testing.T, h *apptes
 		t.Errorf("processing version %v differs from the live resource %v", ok.SerializedData, liveSnapshot(live))
 	}
 
+	// Each step answers as Waldur does: PATCH/PUT the resource (at least
+	// its name), set_* only {"status": ...}. The version is compared with
+	// the resource read afterwards.
+	const (
+		slugSet     = "Resource slug has been updated."
+		downscaled  = "Resource downscaled flag has been updated."
+		paused      = "Resource paused flag has been updated."
+		restriction = "Resource restrict_member_access flag has been updated."
+	)
 	steps := []struct {
 		name, method, path, token string
 		body                      any
+		// status is the {"status": ...} a set_* answers; "" means the
+		// answer is the resource.
+		status string
 		// comment is the new version's; "" means no version is made.
 		comment, user string
 		fields        []string
 	}{
-		{"PATCH name", "PATCH", consumerPrefix, apptest.Alice, map[string]any{"name": "renamed"}, "Resource updated", "alice", []string{"name"}},
-		{"PATCH the same name", "PATCH", consumerPrefix, apptest.Alice, map[string]any{"name": "renamed"}, "", "", nil},
-		{"PUT name and description", "PUT", consumerPrefix, apptest.Bob, map[string]any{"name": "renamed", "description": "put"}, "Resource updated", "bob", []string{"description"}},
-		{"PATCH on the provider side", "PATCH", providerPrefix, apptest.Staff, map[string]any{"description": "by staff"}, "Resource updated", "admin", []string{"description"}},
-		{"set_slug", "POST", consumerPrefix + "{}/set_slug/", apptest.Staff, map[string]any{"slug": "new-slug"}, "Slug changed to new-slug", "admin", []string{"slug"}},
-		{"set_slug to the same slug", "POST", consumerPrefix + "{}/set_slug/", apptest.Staff, map[string]any{"slug": "new-slug"}, "", "", nil},
-		{"set_downscaled", "POST", consumerPrefix + "{}/set_downscaled/", apptest.Staff, map[string]any{"downscaled": true}, "Downscaled changed to true", "admin", []string{"downscaled"}},
-		{"set_paused", "POST", consumerPrefix + "{}/set_paused/", apptest.Staff, map[string]any{"paused": true}, "Paused changed to true", "admin", []string{"paused"}},
-		{"set_paused to its current value", "POST", consumerPrefix + "{}/set_paused/", apptest.Staff, map[string]any{"paused": true}, "", "", nil},
-		{"set_restrict_member_access true", "POST", providerPrefix + "{}/set_restrict_member_access/", apptest.Staff, map[string]any{"restrict_member_access": true}, "Restrict member access changed to true", "admin", []string{"restrict_member_access"}},
-		{"set_restrict_member_access false", "POST", consumerPrefix + "{}/set_restrict_member_access/", apptest.Staff, map[string]any{"restrict_member_access": false}, "Restrict member access changed to false", "admin", []string{"restrict_member_access"}},
-		{"PATCH options", "PATCH", consumerPrefix, apptest.Alice, map[string]any{"options": map[string]any{"tier": "gold"}}, "Resource updated", "alice", []string{"options"}},
-		{"renew", "POST", consumerPrefix + "{}/renew/", apptest.Alice, map[string]any{"extension_days": 1}, "End date changed to ", "alice", []string{"end_date"}},
+		{"PATCH name", "PATCH", consumerPrefix, apptest.Alice, map[string]any{"name": "renamed"}, "", "Resource updated", "alice", []string{"name"}},
+		{"PATCH the same name", "PATCH", consumerPrefix, apptest.Alice, map[string]any{"name": "renamed"}, "", "", "", nil},
+		{"PUT name and description", "PUT", consumerPrefix, apptest.Bob, map[string]any{"name": "renamed", "description": "put"}, "", "Resource updated", "bob", []string{"description"}},
+		{"PATCH on the provider side", "PATCH", providerPrefix, apptest.Staff, map[string]any{"description": "by staff"}, "", "Resource updated", "admin", []string{"description"}},
+		{"set_slug", "POST", consumerPrefix + "{}/set_slug/", apptest.Staff, map[string]any{"slug": "new-slug"}, slugSet, "Slug changed to new-slug", "admin", []string{"slug"}},
+		{"set_slug to the same slug", "POST", consumerPrefix + "{}/set_slug/", apptest.Staff, map[string]any{"slug": "new-slug"}, slugSet, "", "", nil},
+		{"set_downscaled", "POST", consumerPrefix + "{}/set_downscaled/", apptest.Staff, map[string]any{"downscaled": true}, downscaled, "Downscaled changed to true", "admin", []string{"downscaled"}},
+		{"set_paused", "POST", consumerPrefix + "{}/set_paused/", apptest.Staff, map[string]any{"paused": true}, paused, "Paused changed to true", "admin", []string{"paused"}},
+		{"set_paused to its current value", "POST", consumerPrefix + "{}/set_paused/", apptest.Staff, map[string]any{"paused": true}, paused, "", "", nil},
+		{"set_restrict_member_access true", "POST", providerPrefix + "{}/set_restrict_member_access/", apptest.Staff, map[string]any{"restrict_member_access": true}, restriction, "Restrict member access changed to true", "admin", []string{"restrict_member_access"}},
+		{"set_restrict_member_access false", "POST", consumerPrefix + "{}/set_restrict_member_access/", apptest.Staff, map[string]any{"restrict_member_access": false}, restriction, "Restrict member access changed to false", "admin", []string{"restrict_member_access"}},
+		{"PATCH options", "PATCH", consumerPrefix, apptest.Alice, map[string]any{"options": map[string]any{"tier": "gold"}}, "", "Resource updated", "alice", []string{"options"}},
 	}
 	for _, s := range steps {
 		path := s.path + id + "/"
@@ -93,12 +128,21 @@ var _ = register("EveryWritePathRecordsOneVersion", func(t *testing.T, h *apptes
 			path = strings.Replace(s.path, "{}", id, 1)
 		}
 		before := versionsOf(t, h, consumerPrefix, id)
-		resp := h.Do(s.method, path, s.token, s.body).Want(t, 200).Object(t)
+		r := h.Do(s.method, path, s.token, s.body)
+		live := h.Do("GET", consumerPrefix+id+"/", apptest.Staff, nil).Want(t, 200).Object(t)
+		if s.status != "" {
+			wantAnswer(t, r, 200, "status", s.status)
+		} else if resp := r.Want(t, 200).Object(t); resp["name"] == nil || resp["name"] != live["name"] {
+			t.Errorf("%s: answered name %v, want the resource's name %v", s.name, resp["name"], live["name"])
+		}
 		after := versionsOf(t, h, consumerPrefix, id)
 		fresh := newVersions(before, after)
 		if s.comment == "" {
 			if len(fresh) != 0 || len(after) != len(before) {
 				t.Errorf("%s: a no-op made versions %+v", s.name, fresh)
+			}
+			if !sameJSON(before[0].SerializedData, liveSnapshot(live)) {
+				t.Errorf("%s: a no-op left %v, the newest version is %v", s.name, liveSnapshot(live), before[0].SerializedData)
 			}
 			continue
 		}
@@ -107,40 +151,60 @@ var _ = register("EveryWritePathRecordsOneVersion", func(t *testing.T, h *apptes
 			continue
 		}
 		v := fresh[0]
-		wantComment := s.comment
-		if s.name == "renew" {
-			end, _ := resp["end_date"].(string)
-			if end == "" || v.SerializedData["end_date"] != end {
-				t.Errorf("renew: response end_date %v, version end_date %v", resp["end_date"], v.SerializedData["end_date"])
-			}
-			wantComment += end
-		}
 		if after[0].ID != v.ID {
 			t.Errorf("%s: the new version %d is not first in history/ (first is %d)", s.name, v.ID, after[0].ID)
 		}
-		if v.RevisionComment != wantComment || v.username() != s.user {
-			t.Errorf("%s: version comment %q by %s, want %q by %s", s.name, v.RevisionComment, v.username(), wantComment, s.user)
+		if v.RevisionComment != s.comment || v.username() != s.user {
+			t.Errorf("%s: version comment %q by %s, want %q by %s", s.name, v.RevisionComment, v.username(), s.comment, s.user)
 		}
 		if d := getDiff(t, h, consumerPrefix, id, v.ID, ""); !slices.Equal(d.fields(), s.fields) || d.ComparedTo == nil || *d.ComparedTo != before[0].ID {
 			t.Errorf("%s: diff against %v changed %v, want %v against %d", s.name, d.ComparedTo, d.fields(), s.fields, before[0].ID)
 		}
 		checkSnapshot(t, v, fx.plan)
-		if !sameJSON(v.SerializedData, liveSnapshot(resp)) {
-			t.Errorf("%s: version data %v differs from the response %v", s.name, v.SerializedData, liveSnapshot(resp))
+		if !sameJSON(v.SerializedData, liveSnapshot(live)) {
+			t.Errorf("%s: version data %v differs from the resource read afterwards %v", s.name, v.SerializedData, liveSnapshot(live))
 		}
+	}
+
+	// Renew places an Update order (alice may approve it, so it runs at
+	// once): the resource goes Updating in a version by alice, and the
+	// order's completion moves the end date in a version by the system.
+	before := versionsOf(t, h, consumerPrefix, id)
+	day := time.Now().UTC().Format(marketplace.DateLayout)
+	renewal := orderUUIDOf(t, h.Do("POST", consumerPrefix+id+"/renew/", apptest.Alice, map[string]any{"extension_days": 1}))
+	dayAfter := time.Now().UTC().Format(marketplace.DateLayout)
+	ro := waitOrder(t, h, renewal, "done")
+	if ro["type"] != "Update" || ro["marketplace_resource_uuid"] != id || ro["created_by_username"] != "alice" ||
+		!sameJSON(ro["attributes"], map[string]any{"renewal": map[string]any{"extension_days": 1}}) {
+		t.Errorf("renewal order %v, want alice's Update order of %s with attributes {renewal: {extension_days: 1}}", ro, id)
+	}
+	live = h.Do("GET", consumerPrefix+id+"/", apptest.Staff, nil).Want(t, 200).Object(t)
+	// The resource had no end date: one day from the server's today.
+	if end := live["end_date"]; live["state"] != "OK" || (end != addDays(t, day, 1) && end != addDays(t, dayAfter, 1)) {
+		t.Errorf("after renewing by one day from no end date: state %v, end_date %v; want OK, %s", live["state"], end, addDays(t, day, 1))
+	}
+	fresh := newVersions(before, versionsOf(t, h, consumerPrefix, id))
+	if len(fresh) != 2 {
+		t.Fatalf("renew: %d new versions, want 2 (Updating, then updated by the order): %+v", len(fresh), fresh)
+	}
+	checkVersion(t, h, id, fresh[0], before[0], "State changed to Updating by order "+renewal, "alice", "state")
+	if fresh[0].SerializedData["state"] != "Updating" || fresh[0].SerializedData["end_date"] != nil {
+		t.Errorf("renew: the Updating version has state %v, end_date %v; want Updating, no end date yet",
+			fresh[0].SerializedData["state"], fresh[0].SerializedData["end_date"])
+	}
+	checkVersion(t, h, id, fresh[1], fresh[0], "Resource updated by order "+renewal, "<null>", "end_date", "state")
+	checkSnapshot(t, fresh[1], fx.plan)
+	if !sameJSON(fresh[1].SerializedData, liveSnapshot(live)) {
+		t.Errorf("renew: the order's version %v differs from the live resource %v", fresh[1].SerializedData, liveSnapshot(live))
 	}
 
 	// Terminate: the order moves the resource to Terminating at once and
 	// River to Terminated; each is one system version.
-	before := versionsOf(t, h, consumerPrefix, id)
-	term := h.Do("POST", consumerPrefix+id+"/terminate/", apptest.Alice, map[string]any{"request_comment": "done"}).Want(t, 200).Object(t)
-	termOrder, _ := term["order_uuid"].(string)
-	if !hex32.MatchString(termOrder) {
-		t.Fatalf("terminate returned %v, want an order_uuid", term)
-	}
+	before = versionsOf(t, h, consumerPrefix, id)
+	termOrder := orderUUIDOf(t, h.Do("POST", consumerPrefix+id+"/terminate/", apptest.Alice, map[string]any{"request_comment": "done"}))
 	live = waitState(t, h, id, "Terminated")
 	after := versionsOf(t, h, consumerPrefix, id)
-	fresh := newVersions(before, after)
+	fresh = newVersions(before, after)
 	var comments []string
 	for _, v := range fresh {
 		comments = append(comments, v.RevisionComment)

@@ -1,7 +1,10 @@
 package marketplace_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,9 +52,11 @@ func testInvalidInput(t *testing.T, w *world) {
 		// answer is {"detail": ...} with status and a detail containing
 		// detail.
 		fields []string
-		status int
-		detail string
-		same   func(testing.TB) string
+		// messages, when set, are the first field's exact messages.
+		messages []string
+		status   int
+		detail   string
+		same     func(testing.TB) string
 	}{
 		{name: "malformed JSON", method: http.MethodPost, path: "/api/marketplace-orders/", who: w.manager,
 			body: `{"project": "` + w.project + `", `, status: http.StatusBadRequest, detail: "JSON parse error", same: orders},
@@ -81,8 +86,12 @@ func testInvalidInput(t *testing.T, w *world) {
 			body: map[string]any{"type": "Update", "resource": res}, fields: []string{"non_field_errors"}, same: orders},
 		{name: "update order to another offering's plan", method: http.MethodPost, path: "/api/marketplace-orders/", who: w.manager,
 			body: map[string]any{"type": "Update", "resource": res, "plan": w.manualPlan}, fields: []string{"plan"}, same: orders},
-		{name: "unknown field", method: http.MethodPost, path: "/api/marketplace-orders/", who: w.manager,
-			body: order(map[string]any{"colour": "blue"}), fields: []string{"colour"}, same: orders},
+		{name: "null for a non-nullable field", method: http.MethodPost, path: "/api/marketplace-orders/", who: w.manager,
+			body: order(map[string]any{"request_comment": json.RawMessage("null")}), fields: []string{"request_comment"},
+			messages: []string{"This field may not be null."}, same: orders},
+		{name: "NUL in a string", method: http.MethodPost, path: "/api/marketplace-orders/", who: w.manager,
+			body: order(map[string]any{"request_comment": "a\x00b"}), fields: []string{"request_comment"},
+			messages: []string{"Null characters are not allowed."}, same: orders},
 
 		{name: "unknown role name", method: http.MethodPost, path: "/api/projects/" + w.project + "/add_user/", who: w.manager,
 			body: map[string]any{"user": w.stranger.uuid, "role": "PROJECT.KING"}, fields: []string{"role"}, same: projectUsers},
@@ -118,6 +127,17 @@ func testInvalidInput(t *testing.T, w *world) {
 			body: map[string]any{"extension_days": "thirty"}, fields: []string{"extension_days"}, same: resource},
 		{name: "renew by no days", method: http.MethodPost, path: resPath + "renew/", who: w.manager,
 			body: map[string]any{"extension_days": 0}, fields: []string{"extension_days"}, same: resource},
+		{name: "renew by no months", method: http.MethodPost, path: resPath + "renew/", who: w.manager,
+			body: map[string]any{"extension_months": 0}, fields: []string{"extension_months"}, same: resource},
+		{name: "renew by a null of months", method: http.MethodPost, path: resPath + "renew/", who: w.manager,
+			body: map[string]any{"extension_months": json.RawMessage("null")}, fields: []string{"extension_months"},
+			messages: []string{"This field may not be null."}, same: resource},
+		{name: "null name on PATCH", method: http.MethodPatch, path: resPath, who: w.manager,
+			body: map[string]any{"name": json.RawMessage("null")}, fields: []string{"name"},
+			messages: []string{"This field may not be null."}, same: resource},
+		{name: "NUL in a description", method: http.MethodPatch, path: resPath, who: w.manager,
+			body: map[string]any{"description": "x\x00"}, fields: []string{"description"},
+			messages: []string{"Null characters are not allowed."}, same: resource},
 		{name: "end_date in the wrong format", method: http.MethodPatch, path: resPath, who: w.manager,
 			body: map[string]any{"end_date": "31-12-2026"}, fields: []string{"end_date"}, same: resource},
 		{name: "blank name", method: http.MethodPatch, path: resPath, who: w.manager,
@@ -146,11 +166,16 @@ func testInvalidInput(t *testing.T, w *world) {
 		{name: "unknown offering type", method: http.MethodPost, path: "/api/marketplace-provider-offerings/", who: w.staff,
 			body: map[string]any{"customer": w.providerCustomer, "name": "O", "type": "teleporter"}, fields: []string{"type"}, same: offerings},
 
+		// A bad filter is named as it was sent.
 		{name: "resources filtered by a bad project uuid", method: http.MethodGet, path: "/api/marketplace-resources/?project_uuid=zzz",
+			who: w.staff, fields: []string{"project_uuid"}, same: nothing},
+		{name: "resources filtered by a bad project URL", method: http.MethodGet, path: "/api/marketplace-resources/?project=zzz",
 			who: w.staff, fields: []string{"project"}, same: nothing},
 		{name: "orders filtered by a bad project uuid", method: http.MethodGet, path: "/api/marketplace-orders/?project_uuid=zzz",
 			who: w.staff, fields: []string{"project_uuid"}, same: nothing},
 		{name: "projects filtered by a bad customer uuid", method: http.MethodGet, path: "/api/projects/?customer_uuid=zzz",
+			who: w.staff, fields: []string{"customer_uuid"}, same: nothing},
+		{name: "projects filtered by a bad customer URL", method: http.MethodGet, path: "/api/projects/?customer=zzz",
 			who: w.staff, fields: []string{"customer"}, same: nothing},
 		{name: "orders filtered by an unknown state", method: http.MethodGet, path: "/api/marketplace-orders/?state=bogus",
 			who: w.staff, fields: []string{"state"}, same: nothing},
@@ -167,7 +192,10 @@ func testInvalidInput(t *testing.T, w *world) {
 			before := c.same(t)
 			r := w.do(t, c.method, c.path, c.who, c.body)
 			if c.fields != nil {
-				wantFields(t, r, c.fields...)
+				got := wantFields(t, r, c.fields...)
+				if c.messages != nil && !slices.Equal(got[c.fields[0]], c.messages) {
+					t.Errorf("%s: messages %q, want %q", c.fields[0], got[c.fields[0]], c.messages)
+				}
 			} else {
 				wantDetail(t, r, c.status, c.detail)
 			}
@@ -176,4 +204,28 @@ func testInvalidInput(t *testing.T, w *world) {
 			}
 		})
 	}
+
+	// Keys a serializer does not declare are ignored, as DRF does (Waldur's
+	// clients send some): the order is placed as if they were absent.
+	t.Run("unknown fields are ignored", func(t *testing.T) {
+		name := w.name("unknown-fields")
+		before := w.count(t, "/api/marketplace-orders/")
+		o := w.do(t, http.MethodPost, "/api/marketplace-orders/", w.manager, map[string]any{
+			"project": w.project, "offering": w.offering, "plan": w.plan, "attributes": map[string]any{"name": name},
+			"colour": "blue", "type_hint": map[string]any{"x": 1},
+		}).Want(t, http.StatusCreated).Object(t)
+		for _, k := range []string{"colour", "type_hint"} {
+			if _, ok := o[k]; ok {
+				t.Errorf("the order answers the undeclared key %s: %v", k, o)
+			}
+		}
+		wantField(t, o, "type", "Create")
+		if !reflect.DeepEqual(o["attributes"], map[string]any{"name": name}) {
+			t.Errorf("attributes %v, want only the name", o["attributes"])
+		}
+		if after := w.count(t, "/api/marketplace-orders/"); after != before+1 {
+			t.Errorf("%d orders after one was placed, %d before", after, before)
+		}
+		w.waitOrder(t, o["uuid"].(string), "done")
+	})
 }

@@ -26,6 +26,7 @@ func TestMarketplace(t *testing.T) {
 		}{
 			{"orders", testOrders},
 			{"resources", testResources},
+			{"renewal", testRenewal},
 			{"permissions", testPermissionMatrix},
 		} {
 			t.Run(g.name, func(t *testing.T) {

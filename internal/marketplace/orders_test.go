@@ -10,9 +10,13 @@ import (
 func testOrders(t *testing.T, w *world) {
 	t.Run("approved by a project manager", func(t *testing.T) {
 		t.Parallel()
-		id := w.pendingConsumerOrder(t)
+		// A gated order, so that executing can be seen before the job
+		// finishes: the approval answers only {"detail"}.
+		name := w.name("approved")
+		o := w.order(t, w.member, w.gatedOffering, w.gatedPlan, name)
+		wantField(t, o, "state", "pending-consumer")
+		id := o["uuid"].(string)
 		path := "/api/marketplace-orders/" + id + "/"
-		o := w.get(t, path)
 		res := o["marketplace_resource_uuid"].(string)
 		wantField(t, w.get(t, "/api/marketplace-resources/"+res+"/"), "state", "Creating")
 
@@ -24,29 +28,30 @@ func testOrders(t *testing.T, w *world) {
 		wantDetail(t, w.do(t, http.MethodPost, path+"approve_by_consumer/", w.stranger, nil), http.StatusNotFound, msgNotFound)
 		wantField(t, w.get(t, path), "state", "pending-consumer")
 
-		got := w.do(t, http.MethodPost, path+"approve_by_consumer/", w.manager, nil).Want(t, http.StatusOK).Object(t)
+		wantAnswer(t, w.do(t, http.MethodPost, path+"approve_by_consumer/", w.manager, nil), http.StatusOK, "detail", msgApproved)
+		got := w.get(t, path)
 		wantField(t, got, "state", "executing")
 		wantField(t, got, "consumer_reviewed_by", w.manager.name)
 
+		w.gates.open(name + "/Create")
 		done := w.waitOrder(t, id, "done")
 		if done["completed_at"] == nil {
 			t.Errorf("done order has no completed_at: %v", done)
 		}
 		wantField(t, done, "consumer_reviewed_by_username", w.manager.name)
 		r := w.waitResource(t, res, "OK")
-		wantField(t, r, "plan_uuid", w.plan)
-		wantField(t, r, "cost", "10.00")
+		wantField(t, r, "plan_uuid", w.gatedPlan)
+		wantField(t, r, "cost", "1.00")
 	})
 
 	t.Run("rejected by the consumer", func(t *testing.T) {
 		t.Parallel()
 		id := w.pendingConsumerOrder(t)
-		got := w.do(t, http.MethodPost, "/api/marketplace-orders/"+id+"/reject_by_consumer/", w.manager, nil).
-			Want(t, http.StatusOK).Object(t)
-		wantField(t, got, "state", "rejected")
-		wantField(t, got, "consumer_reviewed_by", w.manager.name)
+		wantAnswer(t, w.do(t, http.MethodPost, "/api/marketplace-orders/"+id+"/reject_by_consumer/", w.manager, nil),
+			http.StatusOK, "detail", msgRejected)
 		o := w.get(t, "/api/marketplace-orders/"+id+"/")
 		wantField(t, o, "state", "rejected")
+		wantField(t, o, "consumer_reviewed_by", w.manager.name)
 		if o["completed_at"] == nil {
 			t.Errorf("rejected order has no completed_at: %v", o)
 		}
@@ -56,8 +61,9 @@ func testOrders(t *testing.T, w *world) {
 	t.Run("canceled by its creator", func(t *testing.T) {
 		t.Parallel()
 		id := w.pendingConsumerOrder(t)
-		got := w.do(t, http.MethodPost, "/api/marketplace-orders/"+id+"/cancel/", w.member, nil).Want(t, http.StatusOK).Object(t)
-		wantField(t, got, "state", "canceled")
+		// Waldur answers a cancellation 202.
+		wantAnswer(t, w.do(t, http.MethodPost, "/api/marketplace-orders/"+id+"/cancel/", w.member, nil),
+			http.StatusAccepted, "detail", msgCanceled)
 		o := w.get(t, "/api/marketplace-orders/"+id+"/")
 		wantField(t, o, "state", "canceled")
 		wantField(t, w.get(t, "/api/marketplace-resources/"+o["marketplace_resource_uuid"].(string)+"/"), "state", "Terminated")
@@ -95,29 +101,27 @@ func testOrders(t *testing.T, w *world) {
 		o := w.order(t, w.member, w.manualOffering, w.manualPlan, w.name("manual"))
 		id := o["uuid"].(string)
 		wantField(t, o, "state", "pending-consumer")
-		wantField(t, w.do(t, http.MethodPost, "/api/marketplace-orders/"+id+"/approve_by_consumer/", w.manager, nil).
-			Want(t, http.StatusOK).Object(t), "state", "pending-provider")
+		wantAnswer(t, w.do(t, http.MethodPost, "/api/marketplace-orders/"+id+"/approve_by_consumer/", w.manager, nil),
+			http.StatusOK, "detail", msgApproved)
+		wantField(t, w.get(t, "/api/marketplace-orders/"+id+"/"), "state", "pending-provider")
 		// The consumer cannot take the provider's step.
 		wantDetail(t, w.do(t, http.MethodPost, "/api/marketplace-orders/"+id+"/approve_by_provider/", w.manager, nil),
 			http.StatusForbidden, msgForbidden)
 		wantField(t, w.get(t, "/api/marketplace-orders/"+id+"/"), "state", "pending-provider")
 
-		got := w.do(t, http.MethodPost, "/api/marketplace-orders/"+id+"/approve_by_provider/", w.provider, nil).
-			Want(t, http.StatusOK).Object(t)
-		wantField(t, got, "state", "executing")
-		wantField(t, got, "provider_reviewed_by", w.provider.name)
+		wantAnswer(t, w.do(t, http.MethodPost, "/api/marketplace-orders/"+id+"/approve_by_provider/", w.provider, nil),
+			http.StatusOK, "detail", msgApproved)
 		done := w.waitOrder(t, id, "done")
 		wantField(t, done, "provider_reviewed_by_username", w.provider.name)
 		w.waitResource(t, done["marketplace_resource_uuid"].(string), "OK")
 
 		// Rejected by the provider, the resource never comes to be.
 		rej := w.pendingProviderOrder(t)
-		got = w.do(t, http.MethodPost, "/api/marketplace-orders/"+rej+"/reject_by_provider/", w.provider, nil).
-			Want(t, http.StatusOK).Object(t)
-		wantField(t, got, "state", "rejected")
-		wantField(t, got, "provider_reviewed_by", w.provider.name)
+		wantAnswer(t, w.do(t, http.MethodPost, "/api/marketplace-orders/"+rej+"/reject_by_provider/", w.provider, nil),
+			http.StatusOK, "detail", msgRejected)
 		o = w.get(t, "/api/marketplace-orders/"+rej+"/")
 		wantField(t, o, "state", "rejected")
+		wantField(t, o, "provider_reviewed_by", w.provider.name)
 		wantField(t, w.get(t, "/api/marketplace-resources/"+o["marketplace_resource_uuid"].(string)+"/"), "state", "Terminated")
 	})
 
@@ -129,7 +133,7 @@ func testOrders(t *testing.T, w *world) {
 		done := w.order(t, w.manager, w.offering, w.plan, w.name("done"))["uuid"].(string)
 		w.waitOrder(t, done, "done")
 		canceled := w.pendingConsumerOrder(t)
-		w.do(t, http.MethodPost, "/api/marketplace-orders/"+canceled+"/cancel/", w.member, nil).Want(t, http.StatusOK)
+		w.do(t, http.MethodPost, "/api/marketplace-orders/"+canceled+"/cancel/", w.member, nil).Want(t, http.StatusAccepted)
 		rejected := w.pendingConsumerOrder(t)
 		w.do(t, http.MethodPost, "/api/marketplace-orders/"+rejected+"/reject_by_consumer/", w.manager, nil).Want(t, http.StatusOK)
 		pendingProvider := w.pendingProviderOrder(t)

@@ -81,13 +81,18 @@ func testResources(t *testing.T, w *world) {
 			http.StatusForbidden, msgForbidden)
 		wantField(t, w.get(t, path), "end_date", "2030-01-15")
 
-		got := w.do(t, http.MethodPost, path+"renew/", w.manager, map[string]any{"extension_days": 30}).
-			Want(t, http.StatusOK).Object(t)
-		wantField(t, got, "end_date", "2030-02-14")
-		wantField(t, w.get(t, path), "end_date", "2030-02-14")
+		// Renew answers the Update order it placed; the date moves when
+		// the order completes.
+		o := w.waitOrder(t, orderUUIDOf(t, w.do(t, http.MethodPost, path+"renew/", w.manager, map[string]any{"extension_days": 30})), "done")
+		wantField(t, o, "type", "Update")
+		wantField(t, o, "marketplace_resource_uuid", id)
+		wantField(t, o, "created_by_username", w.manager.name)
+		r := w.get(t, path)
+		wantField(t, r, "end_date", "2030-02-14")
+		wantField(t, r, "state", "OK")
 
 		// An explicit later date works too.
-		wantField(t, w.do(t, http.MethodPost, path+"renew/", w.admin, map[string]any{"end_date": "2031-06-30"}).
-			Want(t, http.StatusOK).Object(t), "end_date", "2031-06-30")
+		w.waitOrder(t, orderUUIDOf(t, w.do(t, http.MethodPost, path+"renew/", w.admin, map[string]any{"end_date": "2031-06-30"})), "done")
+		wantField(t, w.get(t, path), "end_date", "2031-06-30")
 	})
 }

@@ -116,6 +116,7 @@ func (g *gates) Process(ctx context.Context, o *marketplace.Order) error {
 //     with manual_provider_approval), "Gated" (type gated, see gates) and
 //     "Failing" (type failing: every order errs with "backend exploded").
 //     offeringManager is OFFERING.MANAGER on Compute and Manual.
+//   - category "Computing" (no offerings).
 //   - customer "Other" with project "Elsewhere": stranger owns it and has
 //     no role on anything above.
 //   - pendingOrder: the member's order for Compute, waiting in
@@ -128,6 +129,7 @@ type world struct {
 	staff, support, owner, manager, admin, member, provider, offeringManager, stranger user
 
 	customer, project, providerCustomer, otherCustomer, otherProject string
+	category                                                         string
 
 	offering, plan, largePlan    string
 	manualOffering, manualPlan   string
@@ -176,6 +178,7 @@ func newWorld(t *testing.T, h *apptest.Harness) *world {
 	w.grant(t, "customers", w.providerCustomer, w.provider, "CUSTOMER.OWNER")
 	w.grant(t, "customers", w.otherCustomer, w.stranger, "CUSTOMER.OWNER")
 
+	w.category = w.create(t, "/api/marketplace-categories/", map[string]any{"title": "Computing"})
 	w.offering = w.createOffering(t, "Compute", marketplace.OfferingTypeBasic, nil)
 	w.plan = w.createPlan(t, w.offering, "Small", "10.00")
 	w.largePlan = w.createPlan(t, w.offering, "Large", "25.00")
@@ -474,6 +477,44 @@ func wantDetail(t testing.TB, r *apptest.Response, status int, parts ...string) 
 			t.Fatalf("detail %q does not mention %q", detail, p)
 		}
 	}
+}
+
+// Waldur's answers to order actions: {"detail": ...}, not the order.
+const (
+	msgApproved = "Order has been approved."
+	msgRejected = "Order has been rejected."
+	msgCanceled = "Order has been canceled."
+)
+
+// wantAnswer requires the status and a body that is exactly {key: message}
+// (Waldur's {"detail"} of order actions, {"status"} of set_*).
+func wantAnswer(t testing.TB, r *apptest.Response, status int, key, message string) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d; body %s", r.Status, status, r.Body)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(r.Body, &body); err != nil || len(body) != 1 || body[key] != message {
+		t.Fatalf("body %s, want exactly {%q: %q}", r.Body, key, message)
+	}
+}
+
+// orderUUIDOf requires renew's or terminate's answer, 200 and exactly
+// {"order_uuid": "<32 hex>"}, and returns the uuid.
+func orderUUIDOf(t testing.TB, r *apptest.Response) string {
+	t.Helper()
+	if r.Status != http.StatusOK {
+		t.Fatalf("status %d, want 200; body %s", r.Status, r.Body)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(r.Body, &body); err != nil || len(body) != 1 {
+		t.Fatalf(`body %s, want exactly {"order_uuid": ...}`, r.Body)
+	}
+	id, _ := body["order_uuid"].(string)
+	if _, err := uuid.Parse(id); err != nil || len(id) != 32 || strings.ToLower(id) != id {
+		t.Fatalf("order_uuid %q is not a 32-hex uuid", id)
+	}
+	return id
 }
 
 // wantFields requires a 400 whose DRF body maps exactly the given fields to
