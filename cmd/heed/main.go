@@ -27,10 +27,21 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal starts a graceful drain; restoring the default
+	// handling then lets a second one end the process at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv, os.Environ())
 	stop()
 	os.Exit(code)
 }
+
+// configureApp, when set, adjusts a built app before it serves. Only this
+// package's tests set it (in the test binary re-executed as heed), to hold
+// order processing where a crash test needs a job left running.
+var configureApp func(*app.App)
 
 const usage = `heed tells people what needs their attention and keeps the record of what happened.
 
@@ -189,7 +200,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 		trustProxy      bool
 		maxWorkers      int
 		tokenLifetime   time.Duration
+		drainGrace      time.Duration
 		shutdownTimeout time.Duration
+		jobStopTimeout  time.Duration
 		retentionDays   int
 	)
 	schedules := scheduleFlag{}
@@ -201,7 +214,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	fs.BoolVar(&trustProxy, "trust-proxy", false, "honour X-Forwarded-Proto/Host/For from a reverse proxy")
 	fs.IntVar(&maxWorkers, "max-workers", 50, "jobs run concurrently by this process")
 	fs.DurationVar(&tokenLifetime, "token-lifetime", 24*time.Hour, "lifetime of tokens issued by password login (0: never expire)")
-	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 30*time.Second, "time to drain requests and jobs on SIGINT/SIGTERM")
+	fs.DurationVar(&drainGrace, "drain-grace", 5*time.Second, "on SIGINT/SIGTERM, time /readyz answers 503 while requests are still served, for load balancers to notice")
+	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 30*time.Second, "after the drain grace, time for in-flight requests to finish")
+	fs.DurationVar(&jobStopTimeout, "job-stop-timeout", 10*time.Second, "after requests, time running jobs get to finish before they are cancelled (and retried after restart)")
 	fs.IntVar(&retentionDays, "history-retention-days", 0, "delete history versions older than this many days, keeping each object's newest (0: keep forever)")
 	fs.Var(schedules, "schedule", "override a periodic job's cron schedule, ID=SPEC (repeatable; SPEC \"off\" disables; env HEED_SCHEDULE_<ID>)")
 	if err := parse(fs, args, getenv); err != nil {
@@ -224,12 +239,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	a, err := app.New(ctx, app.Config{
 		Addr: addr, DatabaseURL: c.databaseURL, Demo: loadDemo, Work: !noWorkers, Migrate: !noMigrate,
 		Schedules: schedules, MaxWorkers: maxWorkers, TokenLifetime: tokenLifetime, TrustProxy: trustProxy,
-		ShutdownTimeout: shutdownTimeout, DB: c.dbConfig(), Logger: log, HistoryRetentionDays: retentionDays,
+		DrainGrace: drainGrace, ShutdownTimeout: shutdownTimeout, JobStopTimeout: jobStopTimeout,
+		DB: c.dbConfig(), Logger: log, HistoryRetentionDays: retentionDays,
 	})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	if configureApp != nil {
+		configureApp(a)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -245,6 +264,28 @@ func openDB(ctx context.Context, c *common, log *slog.Logger) (*db.DB, error) {
 	if err := d.Migrate(ctx, log); err != nil {
 		_ = d.Close()
 		return nil, err
+	}
+	return d, nil
+}
+
+// openExisting opens the database for a command that only uses one: it
+// never creates a database (a mistyped path or the wrong folder would
+// otherwise leave an empty heed.db behind) and never migrates one.
+func openExisting(ctx context.Context, c *common) (*db.DB, error) {
+	d, err := db.OpenExisting(ctx, c.dbConfig())
+	if errors.Is(err, db.ErrNoDatabase) {
+		return nil, fmt.Errorf("%w; create it with heed migrate (or heed serve), or point --database-url (HEED_DATABASE_URL) at an existing one", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	current, err := d.MigrationsCurrent(ctx)
+	if err != nil || !current {
+		_ = d.Close()
+		if err != nil {
+			return nil, fmt.Errorf("check migrations: %w", err)
+		}
+		return nil, errors.New("the database has pending migrations (or is not a heed database); run heed migrate first")
 	}
 	return d, nil
 }
@@ -315,7 +356,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return err
 	}
-	d, err := openDB(ctx, &c, slog.New(slog.DiscardHandler))
+	d, err := openExisting(ctx, &c)
 	if err != nil {
 		return err
 	}

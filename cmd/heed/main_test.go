@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -25,6 +26,9 @@ const mainEnv = "HEED_TEST_MAIN"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(mainEnv) == "1" {
+		if os.Getenv(holdOrdersEnv) == "1" {
+			configureApp = holdOrders
+		}
 		main() // exits with heed's status
 		return
 	}
@@ -217,6 +221,63 @@ func TestTokenUsageErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(url); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a usage error touched the database: stat %s: %v", url, err)
+	}
+}
+
+// TestCommandsNeverCreateADatabase: only serve, migrate and demo create a
+// database. Pointed at a missing one, token create says so, exits 1 and
+// leaves nothing behind; on an unmigrated one it refuses to migrate.
+func TestCommandsNeverCreateADatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "heed.db")
+	fromEnv := filepath.Join(dir, "from-env.db")
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+		path string
+	}{
+		{nil, []string{"token", "create", "--user", "alice", "--database-url", missing}, missing},
+		{nil, []string{"token", "create", "--user", "alice", "--database-url", "file:" + missing + "?_pragma=foreign_keys(1)"}, missing},
+		{map[string]string{"HEED_DATABASE_URL": fromEnv}, []string{"token", "create", "--user", "alice"}, fromEnv},
+	} {
+		r := heed(t, c.env, c.args...).want(t, 1)
+		if r.stdout != "" || !strings.Contains(r.stderr, "no database at "+c.path) || !strings.Contains(r.stderr, "heed migrate") {
+			t.Errorf("heed %s: stdout %q stderr %q; want no token, the missing file named and how to create one",
+				strings.Join(c.args, " "), r.stdout, r.stderr)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("token create left %s behind", e.Name())
+	}
+
+	// An existing file that is not a heed database is not migrated.
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := heed(t, nil, "token", "create", "--user", "alice", "--database-url", empty).want(t, 1)
+	if !strings.Contains(r.stderr, "pending migrations") || !strings.Contains(r.stderr, "heed migrate") {
+		t.Errorf("token create on an empty file: stderr %q, want the pending migrations named", r.stderr)
+	}
+	if current, err := openTestDB(t, empty).MigrationsCurrent(context.Background()); err != nil || current {
+		t.Errorf("after token create the empty file is migrated (%v, %v); want it left alone", current, err)
+	}
+
+	if server := os.Getenv(dbtest.PostgresEnv); server != "" {
+		u, err := url.Parse(server)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Path = "/heed_no_such_database"
+		r := heed(t, nil, "token", "create", "--user", "alice", "--database-url", u.String()).want(t, 1)
+		if !strings.Contains(r.stderr, "heed_no_such_database") {
+			t.Errorf("token create on a missing PostgreSQL database: stderr %q, want it named", r.stderr)
+		}
 	}
 }
 

@@ -20,6 +20,12 @@ func registerOps(mux *http.ServeMux, api huma.API, deps Deps) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		// Checked first and without touching the database: a draining
+		// process must look unready at once, however busy it is.
+		if deps.Draining != nil && deps.Draining() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "shutting down"})
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := deps.DB.Ping(ctx); err != nil {

@@ -39,6 +39,9 @@ type Deps struct {
 	MaxBodyBytes int64
 	// Mount lets domain packages add their routes to the same API.
 	Mount []func(api huma.API)
+	// Draining, when it reports true, makes /readyz answer 503: the process
+	// is shutting down and the load balancer should route elsewhere.
+	Draining func() bool
 }
 
 // Server is the assembled HTTP handler and its OpenAPI description.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -42,9 +43,17 @@ type Config struct {
 	MaxWorkers           int
 	TokenLifetime        time.Duration
 	TrustProxy           bool
-	ShutdownTimeout      time.Duration
-	DB                   db.Config
-	Logger               *slog.Logger
+	// DrainGrace is how long Run keeps serving after its context ends, with
+	// /readyz answering 503, so that load balancers stop routing here
+	// before the listener closes.
+	DrainGrace time.Duration
+	// ShutdownTimeout bounds the wait for in-flight requests after that.
+	ShutdownTimeout time.Duration
+	// JobStopTimeout is how long running jobs may go on once requests are
+	// drained, before their contexts are cancelled.
+	JobStopTimeout time.Duration
+	DB             db.Config
+	Logger         *slog.Logger
 	// Clock is injected by tests; nil means the wall clock.
 	Clock func() time.Time
 }
@@ -60,6 +69,12 @@ type App struct {
 	Server  *api.Server
 	Metrics *prometheus.Registry
 	log     *slog.Logger
+
+	// draining is set when Run starts to shut down; /readyz reads it.
+	draining atomic.Bool
+	// jobsRunning is set when jobs outlived their stop budget: Close then
+	// leaves the pools open under them.
+	jobsRunning atomic.Bool
 }
 
 // New opens the database, migrates it when asked, and builds every service.
@@ -105,6 +120,7 @@ func (a *App) build(ctx context.Context) error {
 	history.RegisterJobs(reg, d, cfg.HistoryRetentionDays, log)
 	runner, err := jobs.New(d, reg, jobs.Config{
 		Work: cfg.Work, Schedules: cfg.Schedules, MaxWorkers: cfg.MaxWorkers, Logger: log, Metrics: a.Metrics,
+		StopTimeout: cfg.JobStopTimeout,
 	})
 	if err != nil {
 		return err
@@ -119,7 +135,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.Server = api.New(api.Deps{
 		DB: d, Users: a.Users, Marketplace: a.Market, History: a.History, Logger: log, Metrics: a.Metrics, TrustProxy: cfg.TrustProxy,
-		Mount: []func(huma.API){},
+		Mount: []func(huma.API){}, Draining: a.draining.Load,
 	})
 	return nil
 }
@@ -133,14 +149,35 @@ func (a *App) LoadDemo(ctx context.Context, onlyIfEmpty bool) error {
 	return nil
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close releases the database, unless Run gave up waiting for jobs: then
+// the pools stay open under them until the process exits, and whatever
+// they leave unfinished is retried after the restart (jobs.Runner.Stop).
+func (a *App) Close() error {
+	if a.jobsRunning.Load() {
+		a.log.Warn("jobs still running: leaving the database open for them until exit")
+		return nil
+	}
+	return a.DB.Close()
+}
 
 // Run serves HTTP on ln and runs jobs until ctx is cancelled, then drains
-// in-flight requests and running jobs within the shutdown timeout.
+// in this order, so that nothing in flight is dropped:
+//
+//  1. /readyz answers 503 at once and responses carry "Connection: close",
+//     so load balancers stop routing here and pooled connections end;
+//  2. for DrainGrace the listener still accepts and serves, for requests
+//     sent before the balancer noticed (closing it at once reset them);
+//  3. the listener closes and in-flight requests get ShutdownTimeout;
+//  4. the job workers stop: running jobs get JobStopTimeout, then their
+//     contexts are cancelled; Run waits for them (jobs.Runner.Stop).
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           a.Server,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if a.draining.Load() {
+				w.Header().Set("Connection", "close")
+			}
+			a.Server.ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
@@ -155,21 +192,37 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
-		if !errors.Is(err, http.ErrServerClosed) {
-			runErr = fmt.Errorf("serve: %w", err)
-		}
+		runErr = fmt.Errorf("serve: %w", err)
 	}
+	a.draining.Store(true)
 	timeout := a.cfg.ShutdownTimeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	a.log.Info("shutting down", "timeout", timeout)
+	grace := max(a.cfg.DrainGrace, 0)
+	a.log.Info("shutting down", "drain_grace", grace, "shutdown_timeout", timeout, "job_stop_timeout", a.Jobs.StopBudget())
+	if runErr == nil && grace > 0 {
+		t := time.NewTimer(grace)
+		select {
+		case <-t.C:
+		case err := <-serveErr:
+			t.Stop()
+			runErr = fmt.Errorf("serve: %w", err)
+		}
+	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("drain requests: %w", err))
 	}
-	if err := a.Jobs.Stop(shutCtx); err != nil {
+	a.log.Info("requests drained")
+	// Jobs get their own budget, not what the requests left of one.
+	jobCtx, cancelJobs := context.WithTimeout(context.Background(), a.Jobs.StopBudget())
+	defer cancelJobs()
+	if err := a.Jobs.Stop(jobCtx); err != nil {
+		if errors.Is(err, jobs.ErrJobsRunning) {
+			a.jobsRunning.Store(true)
+		}
 		runErr = errors.Join(runErr, err)
 	}
 	a.log.Info("stopped")

@@ -68,6 +68,13 @@ func seedDemo(t testing.TB, target string) {
 	}
 }
 
+// SeedDemo fills the empty database at url with the demo data set, from the
+// same per-process template Start uses, for tests that run heed themselves.
+func SeedDemo(t testing.TB, url string) {
+	t.Helper()
+	seedDemo(t, url)
+}
+
 func buildTemplate(dialect db.Dialect) (string, error) {
 	var target, src string
 	if dialect == db.SQLite {
