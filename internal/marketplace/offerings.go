@@ -343,7 +343,8 @@ func NormalizeMoney(s string) string {
 }
 
 // CreatePlan adds a plan to an offering (provider owners, offering managers, staff).
-func (s *Service) CreatePlan(ctx context.Context, actor *auth.User, in PlanInput) (*Plan, error) {
+func (s *Service) CreatePlan(ctx context.Context, actor *auth.User, in PlanInput) (p *Plan, err error) {
+	defer errs.Wrap(&err, "CreatePlan(%s, %q)", in.Offering, in.Name)
 	if err := requireWriter(actor); err != nil {
 		return nil, err
 	}
@@ -370,8 +371,7 @@ func (s *Service) CreatePlan(ctx context.Context, actor *auth.User, in PlanInput
 	if err := invalid(fields); err != nil {
 		return nil, err
 	}
-	var p *Plan
-	err := s.DB.InTx(ctx, func(tx *db.Tx) error {
+	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
 		o, err := getOffering(ctx, tx, "o.uuid = ?", in.Offering.String())
 		if errs.KindOf(err) == errs.NotFound {
 			return errs.Field("offering", "Invalid offering: object does not exist.")
