@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -204,6 +205,11 @@ func validationError(status int, msg string, errList []error) *DRFError {
 			message = "Unexpected field."
 		case loc == "body" || loc == "":
 			loc = "non_field_errors"
+		case strings.HasPrefix(message, "expected string to be RFC 5322 email"):
+			message = "Enter a valid email address."
+		case strings.HasPrefix(message, "expected string to be ") && len(message) > 22 && unicode.IsUpper(rune(message[22])):
+			// A pattern whose patternDescription is DRF's own message.
+			message = message[22:]
 		}
 		if strings.HasPrefix(d.Location, "body") && strings.Contains(strings.ToLower(message), "unmarshal") {
 			return detailError(http.StatusBadRequest, "JSON parse error - "+message)

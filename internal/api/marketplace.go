@@ -32,11 +32,7 @@ type CustomerScopedListInput struct {
 }
 
 func (in CustomerScopedListInput) customer() (*uuid.UUID, error) {
-	ref := in.CustomerUUID
-	if ref == "" {
-		ref = in.Customer
-	}
-	return parseRef("customer", ref)
+	return parseFilterRef("customer", in.CustomerUUID, in.Customer)
 }
 
 type RoleAssignment struct {
@@ -110,8 +106,9 @@ func registerRoleActions(api huma.API, svc *marketplace.Service, prefix, opPrefi
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: opPrefix + "_delete_user", Method: http.MethodPost, Path: prefix + "{uuid}/delete_user/",
-		DefaultStatus: http.StatusNoContent, Summary: "Revoke a role", Tags: []string{tag}, Security: authRequired, Errors: errsWrite,
-	}, func(ctx context.Context, in *deleteUserInput) (*struct{}, error) {
+		DefaultStatus: http.StatusOK, Summary: "Revoke a role", Description: "Answers 200, as Waldur does (its client reads no body).",
+		Tags: []string{tag}, Security: authRequired, Errors: errsWrite,
+	}, func(ctx context.Context, in *deleteUserInput) (*body[OrderInfo], error) {
 		id, err := in.parse()
 		if err != nil {
 			return nil, err
@@ -120,7 +117,10 @@ func registerRoleActions(api huma.API, svc *marketplace.Service, prefix, opPrefi
 		if err != nil {
 			return nil, err
 		}
-		return nil, svc.DeleteUser(ctx, CurrentUser(ctx), scope, id, refValue(user), marketplace.Role(in.Body.Role))
+		if err := svc.DeleteUser(ctx, CurrentUser(ctx), scope, id, refValue(user), marketplace.Role(in.Body.Role)); err != nil {
+			return nil, err
+		}
+		return &body[OrderInfo]{Body: OrderInfo{Detail: "Role has been revoked."}}, nil
 	})
 	registerList(api, huma.Operation{
 		OperationID: opPrefix + "_list_users", Path: prefix + "{uuid}/list_users/",
@@ -141,6 +141,8 @@ func registerRoleActions(api huma.API, svc *marketplace.Service, prefix, opPrefi
 func registerMarketplace(api huma.API, svc *marketplace.Service) {
 	registerCustomers(api, svc)
 	registerOfferings(api, svc)
+	registerCategories(api, svc)
+	registerPublicOfferings(api, svc)
 	registerOrders(api, svc)
 	registerResources(api, svc, "/api/marketplace-resources/", "marketplace_resources", "marketplace-resources", marketplace.ConsumerView)
 	registerResources(api, svc, "/api/marketplace-provider-resources/", "marketplace_provider_resources", "marketplace-provider-resources", marketplace.ProviderView)
@@ -165,7 +167,7 @@ func registerCustomers(api huma.API, svc *marketplace.Service) {
 	type createCustomer struct {
 		Body struct {
 			Name        string `json:"name" minLength:"1" maxLength:"150"`
-			Slug        string `json:"slug,omitempty" maxLength:"50"`
+			Slug        string `json:"slug,omitempty" maxLength:"50" pattern:"^[-a-zA-Z0-9_]*$" patternDescription:"Enter a valid “slug” consisting of letters, numbers, underscores or hyphens (at most 50)."`
 			Description string `json:"description,omitempty"`
 			Email       string `json:"email,omitempty" maxLength:"254"`
 		}
@@ -207,7 +209,7 @@ func registerCustomers(api huma.API, svc *marketplace.Service) {
 		Body struct {
 			Customer    string `json:"customer" minLength:"1" doc:"Customer uuid or URL."`
 			Name        string `json:"name" minLength:"1" maxLength:"500"`
-			Slug        string `json:"slug,omitempty" maxLength:"50"`
+			Slug        string `json:"slug,omitempty" maxLength:"50" pattern:"^[-a-zA-Z0-9_]*$" patternDescription:"Enter a valid “slug” consisting of letters, numbers, underscores or hyphens (at most 50)."`
 			Description string `json:"description,omitempty"`
 		}
 	}
@@ -234,8 +236,9 @@ func registerOfferings(api huma.API, svc *marketplace.Service) {
 	tag := []string{"marketplace-provider-offerings"}
 	type listOfferings struct {
 		CustomerScopedListInput
-		Type  string `query:"type" doc:"Offering type, e.g. basic."`
-		State string `query:"state" enum:"Draft,Active,Paused,"`
+		Type         string `query:"type" doc:"Offering type, e.g. basic."`
+		State        string `query:"state" enum:"Draft,Active,Paused,"`
+		CategoryUUID string `query:"category_uuid" doc:"Category uuid."`
 	}
 	registerList(api, huma.Operation{
 		OperationID: "marketplace_provider_offerings_list", Path: "/api/marketplace-provider-offerings/",
@@ -246,8 +249,13 @@ func registerOfferings(api huma.API, svc *marketplace.Service) {
 		if err != nil {
 			return nil, 0, err
 		}
+		category, err := parseRef("category_uuid", in.CategoryUUID)
+		if err != nil {
+			return nil, 0, err
+		}
 		list, total, err := svc.ListOfferings(ctx, CurrentUser(ctx), marketplace.OfferingFilter{
 			ListFilter: marketplace.ListFilter{Name: in.Name, Ordering: in.O, CustomerUUID: cust}, Type: in.Type, State: in.State,
+			Category: category,
 		}, page)
 		if err != nil {
 			return nil, 0, err
@@ -260,6 +268,7 @@ func registerOfferings(api huma.API, svc *marketplace.Service) {
 	type createOffering struct {
 		Body struct {
 			Customer      string              `json:"customer" minLength:"1" doc:"Provider customer uuid or URL."`
+			Category      string              `json:"category,omitempty" doc:"Category uuid or URL (Waldur's clients always send one; optional in heed)."`
 			Name          string              `json:"name" minLength:"1" maxLength:"150"`
 			Description   string              `json:"description,omitempty"`
 			Type          string              `json:"type,omitempty" doc:"Offering type (default basic)."`
@@ -276,13 +285,17 @@ func registerOfferings(api huma.API, svc *marketplace.Service) {
 		if err != nil {
 			return nil, err
 		}
+		category, err := parseRef("category", in.Body.Category)
+		if err != nil {
+			return nil, err
+		}
 		comps := make([]marketplace.Component, len(in.Body.Components))
 		for i, c := range in.Body.Components {
 			comps[i] = marketplace.Component(c)
 		}
 		o, err := svc.CreateOffering(ctx, CurrentUser(ctx), marketplace.OfferingInput{
 			Customer: refValue(cust), Name: in.Body.Name, Description: in.Body.Description, Type: in.Body.Type,
-			State: in.Body.State, Components: comps, PluginOptions: in.Body.PluginOptions,
+			State: in.Body.State, Components: comps, PluginOptions: in.Body.PluginOptions, Category: category,
 		})
 		if err != nil {
 			return nil, err
@@ -303,11 +316,7 @@ func registerOfferings(api huma.API, svc *marketplace.Service) {
 		OperationID: "marketplace_plans_list", Path: "/api/marketplace-plans/", Summary: "List plans",
 		Tags: ptag, Security: authRequired, Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
 	}, func(ctx context.Context, in *listPlans, page db.Page) ([]Plan, int, error) {
-		ref := in.OfferingUUID
-		if ref == "" {
-			ref = in.Offering
-		}
-		off, err := parseRef("offering", ref)
+		off, err := parseFilterRef("offering", in.OfferingUUID, in.Offering)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -315,11 +324,18 @@ func registerOfferings(api huma.API, svc *marketplace.Service) {
 		if err != nil {
 			return nil, 0, err
 		}
-		l := linksFrom(ctx)
-		return mapAll(list, func(x *marketplace.Plan) Plan { return planOut(l, x) }), total, nil
+		out, err := plansOut(ctx, svc, list...)
+		return out, total, err
 	})
 	registerRetrieve(api, huma.Operation{OperationID: "marketplace_plans_retrieve", Path: "/api/marketplace-plans/{uuid}/", Summary: "Get a plan", Tags: ptag},
-		svc.GetPlan, planOut)
+		func(ctx context.Context, u *auth.User, id uuid.UUID) (planWithDetail, error) {
+			p, err := svc.GetPlan(ctx, u, id)
+			if err != nil {
+				return planWithDetail{}, err
+			}
+			d, err := svc.PlanDetails(ctx, []*marketplace.Plan{p})
+			return planWithDetail{p, d[p.ID]}, err
+		}, planOut)
 	type createPlan struct {
 		Body struct {
 			Offering    string `json:"offering" minLength:"1" doc:"Offering uuid or URL."`
@@ -345,7 +361,11 @@ func registerOfferings(api huma.API, svc *marketplace.Service) {
 		if err != nil {
 			return nil, err
 		}
-		return &body[Plan]{Body: planOut(linksFrom(ctx), p)}, nil
+		out, err := plansOut(ctx, svc, p)
+		if err != nil {
+			return nil, err
+		}
+		return &body[Plan]{Body: out[0]}, nil
 	})
 }
 
@@ -433,31 +453,35 @@ func registerOrders(api huma.API, svc *marketplace.Service) {
 		}
 		return &body[Order]{Body: orderOut(linksFrom(ctx), o)}, nil
 	})
+	// Waldur answers these with a message, not the order: approve_by_* 200
+	// {"detail"}, reject_by_* 200, cancel 202 (the client reads no body of
+	// the last two; heed sends the same {"detail"} for every one).
 	for _, a := range []struct {
 		action  marketplace.OrderAction
 		summary string
+		status  int
+		detail  string
 	}{
-		{marketplace.ApproveByConsumer, "Approve as the consumer (ORDER.APPROVE on the project)"},
-		{marketplace.RejectByConsumer, "Reject as the consumer (ORDER.APPROVE on the project)"},
-		{marketplace.ApproveByProvider, "Approve as the provider (provider owner or offering manager)"},
-		{marketplace.RejectByProvider, "Reject as the provider (provider owner or offering manager)"},
-		{marketplace.CancelOrder, "Cancel a pending order (its creator or a consumer approver)"},
+		{marketplace.ApproveByConsumer, "Approve as the consumer (ORDER.APPROVE on the project)", http.StatusOK, "Order has been approved."},
+		{marketplace.RejectByConsumer, "Reject as the consumer (ORDER.APPROVE on the project)", http.StatusOK, "Order has been rejected."},
+		{marketplace.ApproveByProvider, "Approve as the provider (provider owner or offering manager)", http.StatusOK, "Order has been approved."},
+		{marketplace.RejectByProvider, "Reject as the provider (provider owner or offering manager)", http.StatusOK, "Order has been rejected."},
+		{marketplace.CancelOrder, "Cancel a pending order (its creator or a consumer approver)", http.StatusAccepted, "Order has been canceled."},
 	} {
-		action := a.action
+		action, detail := a.action, a.detail
 		huma.Register(api, huma.Operation{
-			OperationID: "marketplace_orders_" + string(action), Method: http.MethodPost,
+			OperationID: "marketplace_orders_" + string(action), Method: http.MethodPost, DefaultStatus: a.status,
 			Path: "/api/marketplace-orders/{uuid}/" + string(action) + "/", Summary: a.summary, Tags: tag,
 			Security: authRequired, Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
-		}, func(ctx context.Context, in *UUIDPath) (*body[Order], error) {
+		}, func(ctx context.Context, in *UUIDPath) (*body[OrderInfo], error) {
 			id, err := in.parse()
 			if err != nil {
 				return nil, err
 			}
-			o, err := svc.Transition(ctx, CurrentUser(ctx), id, action)
-			if err != nil {
+			if _, err := svc.Transition(ctx, CurrentUser(ctx), id, action); err != nil {
 				return nil, err
 			}
-			return &body[Order]{Body: orderOut(linksFrom(ctx), o)}, nil
+			return &body[OrderInfo]{Body: OrderInfo{Detail: detail}}, nil
 		})
 	}
 }
@@ -487,20 +511,14 @@ func registerResources(api huma.API, svc *marketplace.Service, prefix, opPrefix,
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
 	}, func(ctx context.Context, in *listResources, page db.Page) ([]Resource, int, error) {
 		var f marketplace.ResourceFilter
-		pick := func(a, b string) string {
-			if a != "" {
-				return a
-			}
-			return b
-		}
 		var err error
-		if f.Project, err = parseRef("project", pick(in.ProjectUUID, in.Project)); err != nil {
+		if f.Project, err = parseFilterRef("project", in.ProjectUUID, in.Project); err != nil {
 			return nil, 0, err
 		}
-		if f.Customer, err = parseRef("customer", pick(in.CustomerUUID, in.Customer)); err != nil {
+		if f.Customer, err = parseFilterRef("customer", in.CustomerUUID, in.Customer); err != nil {
 			return nil, 0, err
 		}
-		if f.Offering, err = parseRef("offering", pick(in.OfferingUUID, in.Offering)); err != nil {
+		if f.Offering, err = parseFilterRef("offering", in.OfferingUUID, in.Offering); err != nil {
 			return nil, 0, err
 		}
 		for name, v := range map[string]string{"end_date_before": in.EndDateBefore, "end_date_after": in.EndDateAfter} {
@@ -575,26 +593,25 @@ func registerResources(api huma.API, svc *marketplace.Service, prefix, opPrefix,
 	type slugInput struct {
 		UUIDPath
 		Body struct {
-			Slug string `json:"slug" minLength:"1" maxLength:"50" pattern:"^[-a-zA-Z0-9_]+$"`
+			Slug string `json:"slug" minLength:"1" maxLength:"50" pattern:"^[-a-zA-Z0-9_]*$" patternDescription:"Enter a valid “slug” consisting of letters, numbers, underscores or hyphens (at most 50)."`
 		}
 	}
 	huma.Register(api, huma.Operation{
 		OperationID: opPrefix + "_set_slug", Method: http.MethodPost, Path: prefix + "{uuid}/set_slug/",
 		Summary: "Set the slug (staff)", Tags: tag, Security: authRequired, Errors: errsWrite,
-	}, func(ctx context.Context, in *slugInput) (*body[Resource], error) {
+	}, func(ctx context.Context, in *slugInput) (*body[Status], error) {
 		id, err := in.parse()
 		if err != nil {
 			return nil, err
 		}
-		r, err := svc.SetSlug(ctx, CurrentUser(ctx), view, id, in.Body.Slug)
-		if err != nil {
+		if _, err := svc.SetSlug(ctx, CurrentUser(ctx), view, id, in.Body.Slug); err != nil {
 			return nil, err
 		}
-		return one(ctx, r), nil
+		return &body[Status]{Body: Status{Status: "Resource slug has been updated."}}, nil
 	})
-	registerFlag[downscaledBody](api, svc, prefix, opPrefix, tag, view, one, marketplace.FlagDownscaled)
-	registerFlag[pausedBody](api, svc, prefix, opPrefix, tag, view, one, marketplace.FlagPaused)
-	registerFlag[restrictBody](api, svc, prefix, opPrefix, tag, view, one, marketplace.FlagRestrictMemberAccess)
+	registerFlag[downscaledBody](api, svc, prefix, opPrefix, tag, view, marketplace.FlagDownscaled)
+	registerFlag[pausedBody](api, svc, prefix, opPrefix, tag, view, marketplace.FlagPaused)
+	registerFlag[restrictBody](api, svc, prefix, opPrefix, tag, view, marketplace.FlagRestrictMemberAccess)
 
 	type terminateInput struct {
 		UUIDPath
@@ -603,15 +620,10 @@ func registerResources(api huma.API, svc *marketplace.Service, prefix, opPrefix,
 			Comment    string         `json:"request_comment,omitempty" maxLength:"255"`
 		} `required:"false"`
 	}
-	type terminateOut struct {
-		Body struct {
-			OrderUUID string `json:"order_uuid" pattern:"^[0-9a-f]{32}$"`
-		}
-	}
 	huma.Register(api, huma.Operation{
 		OperationID: opPrefix + "_terminate", Method: http.MethodPost, Path: prefix + "{uuid}/terminate/",
 		Summary: "Terminate (creates a Terminate order; needs RESOURCE.TERMINATE)", Tags: tag, Security: authRequired, Errors: errsWrite,
-	}, func(ctx context.Context, in *terminateInput) (*terminateOut, error) {
+	}, func(ctx context.Context, in *terminateInput) (*orderUUIDOut, error) {
 		id, err := in.parse()
 		if err != nil {
 			return nil, err
@@ -624,43 +636,67 @@ func registerResources(api huma.API, svc *marketplace.Service, prefix, opPrefix,
 		if err != nil {
 			return nil, err
 		}
-		out := &terminateOut{}
+		out := &orderUUIDOut{}
 		out.Body.OrderUUID = HexUUID(o.UUID)
 		return out, nil
 	})
 	type renewInput struct {
 		UUIDPath
 		Body struct {
-			EndDate       *string `json:"end_date,omitempty" format:"date" doc:"New end date (YYYY-MM-DD), later than the current one."`
-			ExtensionDays *int    `json:"extension_days,omitempty" minimum:"1" maximum:"3650" doc:"Days to add to the current end date (or to today)."`
+			ExtensionMonths *int    `json:"extension_months,omitempty" minimum:"1" maximum:"120" doc:"Months to add to the current end date (or to today). Waldur's clients always send it."`
+			RequestComment  string  `json:"request_comment,omitempty" maxLength:"255"`
+			ExtensionDays   *int    `json:"extension_days,omitempty" minimum:"1" maximum:"3650" doc:"heed extension: days to add instead of months."`
+			EndDate         *string `json:"end_date,omitempty" format:"date" doc:"heed extension: the new end date (YYYY-MM-DD), later than the current one."`
 		}
 	}
 	huma.Register(api, huma.Operation{
 		OperationID: opPrefix + "_renew", Method: http.MethodPost, Path: prefix + "{uuid}/renew/",
-		Summary: "Move the end date forward (needs ORDER.APPROVE on the project)", Tags: tag, Security: authRequired, Errors: errsWrite,
-	}, func(ctx context.Context, in *renewInput) (*body[Resource], error) {
+		Summary: "Renew: an Update order that moves the end date forward when it completes",
+		Description: "Needs ORDER.APPROVE on the project. Give exactly one of extension_months (Waldur), extension_days or " +
+			"end_date (heed's extensions). Answers the order's uuid, as terminate does.",
+		Tags: tag, Security: authRequired, Errors: errsWrite,
+	}, func(ctx context.Context, in *renewInput) (*orderUUIDOut, error) {
 		id, err := in.parse()
 		if err != nil {
 			return nil, err
 		}
-		r, err := svc.Renew(ctx, CurrentUser(ctx), view, id, marketplace.RenewInput{EndDate: in.Body.EndDate, ExtensionDays: in.Body.ExtensionDays})
+		b := in.Body
+		o, err := svc.Renew(ctx, CurrentUser(ctx), view, id, marketplace.RenewInput{
+			ExtensionMonths: b.ExtensionMonths, ExtensionDays: b.ExtensionDays, EndDate: b.EndDate, RequestComment: b.RequestComment,
+		})
 		if err != nil {
 			return nil, err
 		}
-		return one(ctx, r), nil
+		out := &orderUUIDOut{}
+		out.Body.OrderUUID = HexUUID(o.UUID)
+		return out, nil
 	})
 }
 
+// orderUUIDOut answers terminate and renew, as Waldur's OrderUUID.
+type orderUUIDOut struct {
+	Body struct {
+		OrderUUID string `json:"order_uuid" pattern:"^[0-9a-f]{32}$"`
+	}
+}
+
 type downscaledBody struct {
-	Downscaled bool `json:"downscaled"`
+	Downscaled bool `json:"downscaled,omitempty"`
 }
 
 type pausedBody struct {
-	Paused bool `json:"paused"`
+	Paused bool `json:"paused,omitempty"`
 }
 
 type restrictBody struct {
-	RestrictMemberAccess bool `json:"restrict_member_access"`
+	RestrictMemberAccess bool `json:"restrict_member_access,omitempty"`
+}
+
+// flagStatus is Waldur's message for each set_* action.
+var flagStatus = map[marketplace.StaffFlag]string{
+	marketplace.FlagDownscaled:           "Resource downscaled flag has been updated.",
+	marketplace.FlagPaused:               "Resource paused flag has been updated.",
+	marketplace.FlagRestrictMemberAccess: "Resource restrict_member_access flag has been updated.",
 }
 
 func flagValue(b any) bool {
@@ -676,7 +712,7 @@ func flagValue(b any) bool {
 }
 
 func registerFlag[B any](api huma.API, svc *marketplace.Service, prefix, opPrefix string, tag []string, view marketplace.View,
-	one func(context.Context, *marketplace.Resource) *body[Resource], flag marketplace.StaffFlag) {
+	flag marketplace.StaffFlag) {
 	type input struct {
 		UUIDPath
 		Body B
@@ -684,16 +720,15 @@ func registerFlag[B any](api huma.API, svc *marketplace.Service, prefix, opPrefi
 	huma.Register(api, huma.Operation{
 		OperationID: opPrefix + "_set_" + string(flag), Method: http.MethodPost, Path: prefix + "{uuid}/set_" + string(flag) + "/",
 		Summary: "Set " + string(flag) + " (staff)", Tags: tag, Security: authRequired, Errors: errsWrite,
-	}, func(ctx context.Context, in *input) (*body[Resource], error) {
+	}, func(ctx context.Context, in *input) (*body[Status], error) {
 		id, err := in.parse()
 		if err != nil {
 			return nil, err
 		}
-		r, err := svc.SetFlag(ctx, CurrentUser(ctx), view, id, flag, flagValue(in.Body))
-		if err != nil {
+		if _, err := svc.SetFlag(ctx, CurrentUser(ctx), view, id, flag, flagValue(in.Body)); err != nil {
 			return nil, err
 		}
-		return one(ctx, r), nil
+		return &body[Status]{Body: Status{Status: flagStatus[flag]}}, nil
 	})
 }
 

@@ -66,6 +66,12 @@ type HeadOutput struct {
 	ResultCount int    `header:"X-Result-Count" doc:"Total number of results across all pages."`
 }
 
+// countOutput answers HEAD count operations on objects that are not lists
+// (Waldur's generated client has a few).
+type countOutput struct {
+	ResultCount int `header:"X-Result-Count" doc:"Always 1."`
+}
+
 // ListFunc fetches one page of a list and the total count.
 type ListFunc[I, T any] func(ctx context.Context, in *I, page db.Page) ([]T, int, error)
 

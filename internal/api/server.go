@@ -59,19 +59,29 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
 // muxAdapter is humago's adapter with one change: a path ending in "/" is
 // registered with {$}, so /api/users/ does not also answer /api/users/xyz/.
-type muxAdapter struct{ mux *http.ServeMux }
+// Every request passes the input boundary (checkInput) before Huma decodes it.
+type muxAdapter struct {
+	mux *http.ServeMux
+	// reg resolves schema references for the boundary; set once the API
+	// exists, before any request is served.
+	reg huma.Registry
+}
 
-func (a muxAdapter) Handle(op *huma.Operation, handler func(huma.Context)) {
+func (a *muxAdapter) Handle(op *huma.Operation, handler func(huma.Context)) {
 	path := op.Path
 	if strings.HasSuffix(path, "/") {
 		path += "{$}"
 	}
 	a.mux.HandleFunc(strings.ToUpper(op.Method)+" "+path, func(w http.ResponseWriter, r *http.Request) {
+		if e := checkInput(op, a.reg, r); e != nil {
+			writeDRF(w, e)
+			return
+		}
 		handler(humago.NewContext(op, r, w))
 	})
 }
 
-func (a muxAdapter) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+func (a *muxAdapter) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
 
 // huma.NewErrorWithContext is a package variable; every server built in one
 // process shares one mapping, installed once.
@@ -118,8 +128,9 @@ func New(deps Deps) *Server {
 			Description: "`Token <token>` (Waldur clients); a bare `<token>` is accepted too (FusionAuth clients)."},
 		schemeBearer: {Type: "http", Scheme: "bearer"},
 	}
-	adapter := muxAdapter{mux: mux}
+	adapter := &muxAdapter{mux: mux}
 	api := huma.NewAPI(cfg, adapter)
+	adapter.reg = api.OpenAPI().Components.Schemas
 	api.UseMiddleware(requireAuth(api))
 
 	s := &Server{api: api, mux: mux}
@@ -134,7 +145,9 @@ func New(deps Deps) *Server {
 		m(api)
 	}
 	setMaxBody(api, deps.MaxBodyBytes)
+	ignoreUnknownBodyFields(api)
 	validationIs400(api)
+	headHasNoBody(api)
 	registerOps(mux, api, deps)
 	metrics := newHTTPMetrics(deps.Metrics)
 
@@ -171,6 +184,23 @@ func validationIs400(api huma.API) {
 				op.Responses["400"] = &r
 			}
 			delete(op.Responses, "422")
+		}
+	}
+}
+
+// headHasNoBody makes HEAD operations declare headers only: a HEAD
+// response never carries a body, errors included.
+func headHasNoBody(api huma.API) {
+	for _, item := range api.OpenAPI().Paths {
+		if item.Head == nil {
+			continue
+		}
+		for status, r := range item.Head.Responses {
+			if len(r.Content) > 0 {
+				c := *r
+				c.Content = nil
+				item.Head.Responses[status] = &c
+			}
 		}
 	}
 }

@@ -31,6 +31,9 @@ type User struct {
 	Username           string
 	Email              string
 	FullName           string
+	FirstName          string
+	LastName           string
+	JobTitle           string
 	IsStaff            bool
 	IsSupport          bool
 	IsActive           bool
@@ -55,8 +58,8 @@ type Service struct {
 	PasswordCost int
 }
 
-const userColumns = `id, uuid, username, email, full_name, is_staff, is_support, is_active, preferred_languages,
-	password_hash IS NOT NULL, created, modified`
+const userColumns = `id, uuid, username, email, full_name, first_name, last_name, job_title, is_staff, is_support,
+	is_active, preferred_languages, password_hash IS NOT NULL, created, modified`
 
 func scanUser(r db.Scanner) (*User, error) {
 	var (
@@ -64,8 +67,8 @@ func scanUser(r db.Scanner) (*User, error) {
 		langs string
 		id    string
 	)
-	if err := r.Scan(&u.ID, &id, &u.Username, &u.Email, &u.FullName, &u.IsStaff, &u.IsSupport, &u.IsActive,
-		&langs, &u.HasPassword, &u.Created, &u.Modified); err != nil {
+	if err := r.Scan(&u.ID, &id, &u.Username, &u.Email, &u.FullName, &u.FirstName, &u.LastName, &u.JobTitle,
+		&u.IsStaff, &u.IsSupport, &u.IsActive, &langs, &u.HasPassword, &u.Created, &u.Modified); err != nil {
 		return nil, err
 	}
 	var err error
@@ -246,11 +249,29 @@ type UserInput struct {
 	Username           *string
 	Email              *string
 	FullName           *string
+	FirstName          *string
+	LastName           *string
+	JobTitle           *string
 	IsStaff            *bool
 	IsSupport          *bool
 	IsActive           *bool
 	PreferredLanguages *[]string
 	Password           *string
+}
+
+// fillFullName derives full_name from first and last name when only those
+// are given, as Waldur does.
+func (in *UserInput) fillFullName(cur *User) {
+	if in.FullName != nil || (in.FirstName == nil && in.LastName == nil) {
+		return
+	}
+	first, last := "", ""
+	if cur != nil {
+		first, last = cur.FirstName, cur.LastName
+	}
+	first, last = deref(in.FirstName, first), deref(in.LastName, last)
+	full := strings.TrimSpace(first + " " + last)
+	in.FullName = &full
 }
 
 var usernamePattern = regexp.MustCompile(`^[\w.@+-]{1,150}$`)
@@ -269,8 +290,10 @@ func (in *UserInput) validate(creating bool) error {
 			fields["email"] = append(fields["email"], "Enter a valid email address.")
 		}
 	}
-	if in.FullName != nil && len(*in.FullName) > 150 {
-		fields["full_name"] = append(fields["full_name"], "Ensure this field has no more than 150 characters.")
+	for name, v := range map[string]*string{"full_name": in.FullName, "first_name": in.FirstName, "last_name": in.LastName, "job_title": in.JobTitle} {
+		if v != nil && len([]rune(*v)) > 150 {
+			fields[name] = append(fields[name], "Ensure this field has no more than 150 characters.")
+		}
 	}
 	if in.PreferredLanguages != nil {
 		for _, l := range *in.PreferredLanguages {
@@ -347,10 +370,12 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, in UserInput) (u 
 	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
 		now := tx.Now()
 		var id int64
-		if err := tx.QueryRow(ctx, `INSERT INTO users (uuid, username, email, full_name, is_staff, is_support, is_active,
-				preferred_languages, password_hash, created, modified)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			uuid.New().String(), *in.Username, deref(in.Email, ""), deref(in.FullName, ""), deref(in.IsStaff, false),
+		in.fillFullName(nil)
+		if err := tx.QueryRow(ctx, `INSERT INTO users (uuid, username, email, full_name, first_name, last_name, job_title,
+				is_staff, is_support, is_active, preferred_languages, password_hash, created, modified)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			uuid.New().String(), *in.Username, deref(in.Email, ""), deref(in.FullName, ""), deref(in.FirstName, ""),
+			deref(in.LastName, ""), deref(in.JobTitle, ""), deref(in.IsStaff, false),
 			deref(in.IsSupport, false), deref(in.IsActive, true), string(langJSON), pw, now, now).Scan(&id); err != nil {
 			if db.IsUniqueViolation(err) {
 				return usernameTaken(err)
@@ -402,8 +427,18 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id uuid.UUID, in 
 		if in.Email != nil {
 			set("email", *in.Email)
 		}
+		in.fillFullName(cur)
 		if in.FullName != nil {
 			set("full_name", *in.FullName)
+		}
+		if in.FirstName != nil {
+			set("first_name", *in.FirstName)
+		}
+		if in.LastName != nil {
+			set("last_name", *in.LastName)
+		}
+		if in.JobTitle != nil {
+			set("job_title", *in.JobTitle)
 		}
 		if in.IsStaff != nil {
 			set("is_staff", *in.IsStaff)

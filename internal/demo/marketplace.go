@@ -60,8 +60,16 @@ func loadMarketplace(ctx context.Context, d *db.DB, m *marketplace.Service) erro
 		}
 	}
 
+	compute, err := m.CreateCategory(ctx, admin, marketplace.CategoryInput{Title: "HPC", Description: "Compute allocations"})
+	if err != nil {
+		return err
+	}
+	storageCat, err := m.CreateCategory(ctx, admin, marketplace.CategoryInput{Title: "Storage", Description: "Object and block storage"})
+	if err != nil {
+		return err
+	}
 	hpc, err := m.CreateOffering(ctx, admin, marketplace.OfferingInput{
-		Customer: provider.UUID, Name: "Prepaid HPC allocation", Description: "CPU hours, paid in advance",
+		Customer: provider.UUID, Name: "Prepaid HPC allocation", Description: "CPU hours, paid in advance", Category: &compute.UUID,
 		Components:    []marketplace.Component{{Type: "cpu_hours", Name: "CPU hours", BillingType: "limit", IsPrepaid: true}},
 		PluginOptions: map[string]any{"resource_expiration_reminders": []any{30.0, 14.0, 7.0, 1.0}},
 	})
@@ -69,7 +77,7 @@ func loadMarketplace(ctx context.Context, d *db.DB, m *marketplace.Service) erro
 		return err
 	}
 	storage, err := m.CreateOffering(ctx, admin, marketplace.OfferingInput{
-		Customer: provider.UUID, Name: "Object storage", Description: "S3-compatible storage, billed by use",
+		Customer: provider.UUID, Name: "Object storage", Description: "S3-compatible storage, billed by use", Category: &storageCat.UUID,
 		Components: []marketplace.Component{{Type: "storage_gb", Name: "Storage", BillingType: "usage"}},
 	})
 	if err != nil {

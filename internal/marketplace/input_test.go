@@ -122,7 +122,7 @@ func testInvalidInput(t *testing.T, w *world) {
 		{name: "renew with end_date and extension_days", method: http.MethodPost, path: resPath + "renew/", who: w.manager,
 			body: map[string]any{"end_date": "2031-01-01", "extension_days": 10}, fields: []string{"non_field_errors"}, same: resource},
 		{name: "renew with nothing", method: http.MethodPost, path: resPath + "renew/", who: w.manager,
-			body: map[string]any{}, fields: []string{"non_field_errors"}, same: resource},
+			body: map[string]any{}, fields: []string{"extension_months"}, same: resource},
 		{name: "renew by a word of days", method: http.MethodPost, path: resPath + "renew/", who: w.manager,
 			body: map[string]any{"extension_days": "thirty"}, fields: []string{"extension_days"}, same: resource},
 		{name: "renew by no days", method: http.MethodPost, path: resPath + "renew/", who: w.manager,

@@ -47,6 +47,9 @@ type Offering struct {
 	State         string
 	Components    []Component
 	PluginOptions map[string]any
+	// CategoryUUID and CategoryTitle are set when the offering has a category.
+	CategoryUUID  *uuid.UUID
+	CategoryTitle string
 	Created       time.Time
 	Modified      time.Time
 }
@@ -91,21 +94,26 @@ func (o *Offering) Snapshot() map[string]any {
 }
 
 const offeringCols = `o.id, o.uuid, o.customer_id, c.uuid, c.name, o.name, o.description, o.type, o.state,
-	o.components, o.plugin_options, o.created, o.modified`
+	o.components, o.plugin_options, k.uuid, k.title, o.created, o.modified`
 
-const offeringFrom = " FROM offerings o JOIN customers c ON c.id = o.customer_id"
+const offeringFrom = " FROM offerings o JOIN customers c ON c.id = o.customer_id LEFT JOIN marketplace_categories k ON k.id = o.category_id"
 
 func scanOffering(r db.Scanner) (*Offering, error) {
 	var (
 		o                 Offering
 		id, cid           string
 		comps, pluginOpts string
+		kid, ktitle       sql.NullString
 	)
 	if err := r.Scan(&o.ID, &id, &o.CustomerID, &cid, &o.CustomerName, &o.Name, &o.Description, &o.Type, &o.State,
-		&comps, &pluginOpts, &o.Created, &o.Modified); err != nil {
+		&comps, &pluginOpts, &kid, &ktitle, &o.Created, &o.Modified); err != nil {
 		return nil, err
 	}
 	o.UUID, o.CustomerUUID = parseUUID(id), parseUUID(cid)
+	if kid.Valid {
+		k := parseUUID(kid.String)
+		o.CategoryUUID, o.CategoryTitle = &k, ktitle.String
+	}
 	if err := json.Unmarshal([]byte(comps), &o.Components); err != nil {
 		return nil, fmt.Errorf("offering %d components: %w", o.ID, err)
 	}
@@ -127,6 +135,8 @@ type OfferingInput struct {
 	State         string
 	Components    []Component
 	PluginOptions map[string]any
+	// Category is optional in heed; Waldur's clients always send one.
+	Category *uuid.UUID
 }
 
 var billingTypes = map[string]bool{"fixed": true, "usage": true, "limit": true, "one": true, "few": true}
@@ -197,11 +207,23 @@ func (s *Service) CreateOffering(ctx context.Context, actor *auth.User, in Offer
 		if err := require(ctx, tx, actor, OfferingManage, Scope{CustomerID: cu.ID}); err != nil {
 			return err
 		}
+		var categoryID *int64
+		if in.Category != nil {
+			k, err := getCategory(ctx, tx, *in.Category)
+			if errs.KindOf(err) == errs.NotFound {
+				return errs.Field("category", "Invalid category: object does not exist.")
+			}
+			if err != nil {
+				return err
+			}
+			categoryID = &k.ID
+		}
 		now := tx.Now()
 		var id int64
-		if err := tx.QueryRow(ctx, `INSERT INTO offerings (uuid, customer_id, name, description, type, state, components, plugin_options, created, modified)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, uuid.NewString(), cu.ID, in.Name, in.Description, in.Type, in.State,
-			string(comps), string(opts), now, now).Scan(&id); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO offerings (uuid, customer_id, name, description, type, state, components, plugin_options,
+				category_id, created, modified)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, uuid.NewString(), cu.ID, in.Name, in.Description, in.Type, in.State,
+			string(comps), string(opts), categoryID, now, now).Scan(&id); err != nil {
 			return fmt.Errorf("insert offering: %w", err)
 		}
 		o, err = scanOffering(tx.QueryRow(ctx, "SELECT "+offeringCols+offeringFrom+" WHERE o.id = ?", id))
@@ -218,8 +240,12 @@ var offeringOrdering = map[string]string{"name": "o.name", "created": "o.created
 // OfferingFilter narrows ListOfferings.
 type OfferingFilter struct {
 	ListFilter
-	Type  string
-	State string
+	Type     string
+	State    string
+	Category *uuid.UUID
+	// Public keeps the offerings open for ordering or browsing (Active and
+	// Paused), as Waldur's public catalogue does.
+	Public bool
 }
 
 // ListOfferings lists offerings. The catalogue is public to every
@@ -243,6 +269,14 @@ func (s *Service) ListOfferings(ctx context.Context, u *auth.User, f OfferingFil
 		where = append(where, "o.state = ?")
 		args = append(args, f.State)
 	}
+	if f.Category != nil {
+		where = append(where, "k.uuid = ?")
+		args = append(args, f.Category.String())
+	}
+	if f.Public {
+		where = append(where, "o.state IN (?, ?)")
+		args = append(args, OfferingActive, OfferingPaused)
+	}
 	cond := strings.Join(where, " AND ")
 	err = s.DB.ReadTx(ctx, func(c db.Conn) error {
 		var err error
@@ -261,6 +295,18 @@ func (s *Service) GetOffering(ctx context.Context, u *auth.User, id uuid.UUID) (
 	err := s.DB.ReadTx(ctx, func(c db.Conn) error {
 		var err error
 		o, err = getOffering(ctx, c, "o.uuid = ?", id.String())
+		return err
+	})
+	return o, err
+}
+
+// GetPublicOffering returns an offering of the public catalogue (Active or
+// Paused); others are not found.
+func (s *Service) GetPublicOffering(ctx context.Context, u *auth.User, id uuid.UUID) (*Offering, error) {
+	var o *Offering
+	err := s.DB.ReadTx(ctx, func(c db.Conn) error {
+		var err error
+		o, err = getOffering(ctx, c, "o.uuid = ? AND o.state IN (?, ?)", id.String(), OfferingActive, OfferingPaused)
 		return err
 	})
 	return o, err

@@ -301,6 +301,12 @@ func (s *Service) CreateOrder(ctx context.Context, actor *auth.User, in OrderInp
 	if in.Type == "" {
 		in.Type = OrderTypeCreate
 	}
+	if _, ok := in.Attributes[RenewalAttribute]; ok {
+		// Only Renew may ask for a renewal: it checks ORDER.APPROVE.
+		attrs := copyMap(in.Attributes)
+		delete(attrs, RenewalAttribute)
+		in.Attributes = attrs
+	}
 	fields := map[string][]string{}
 	switch in.Type {
 	case OrderTypeCreate:
@@ -467,16 +473,17 @@ func (s *Service) createOrder(ctx context.Context, tx *db.Tx, actor *auth.User, 
 // resourceAcceptsOrder refuses a second order while one is in flight, and
 // orders on resources in a state that cannot take them.
 func resourceAcceptsOrder(ctx context.Context, tx *db.Tx, r *Resource, orderType string) error {
-	if r.State != ResourceOK && !(orderType == OrderTypeTerminate && r.State == ResourceErred) {
-		return errs.E(errs.Conflict, "Resource is in state %s; a %s order needs it to be OK.", r.State, orderType)
-	}
-	var n int
-	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM orders WHERE resource_id = ? AND state IN (?, ?, ?, ?, ?)`,
-		r.ID, OrderPendingConsumer, OrderPendingProvider, OrderPendingProject, OrderPendingStartDate, OrderExecuting).Scan(&n); err != nil {
+	var inFlight string
+	err := tx.QueryRow(ctx, `SELECT uuid FROM orders WHERE resource_id = ? AND state IN (?, ?, ?, ?, ?) ORDER BY id LIMIT 1`,
+		r.ID, OrderPendingConsumer, OrderPendingProvider, OrderPendingProject, OrderPendingStartDate, OrderExecuting).Scan(&inFlight)
+	switch {
+	case err == nil:
+		return errs.E(errs.Conflict, "Resource already has an order in progress: %s.", hexUUID(parseUUID(inFlight)))
+	case !errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("check pending orders: %w", err)
 	}
-	if n > 0 {
-		return errs.E(errs.Conflict, "Resource already has an order in progress.")
+	if r.State != ResourceOK && !(orderType == OrderTypeTerminate && r.State == ResourceErred) {
+		return errs.E(errs.Conflict, "Resource is in state %s; %s orders need it to be OK.", r.State, orderType)
 	}
 	return nil
 }

@@ -142,6 +142,9 @@ func (s *Service) completeOrder(ctx context.Context, tx *db.Tx, o *Order) error 
 			if o.Type == OrderTypeUpdate && len(o.Limits) > 0 {
 				r.Limits = copyLimits(o.Limits)
 			}
+			if o.Type == OrderTypeUpdate {
+				applyRenewal(o, r, tx.Now())
+			}
 			return nil
 		}); err != nil {
 			return err

@@ -57,6 +57,18 @@ func testRenewal(t *testing.T, w *world) {
 		wantField(t, w.get(t, resourcePath(id)), "end_date", "2040-02-15")
 	})
 
+	t.Run("by months from a month's last day", func(t *testing.T) {
+		t.Parallel()
+		id := w.okResources(t, w.manager, 1)[0]
+		withEnd(t, id, "2030-01-31")
+		// Clamped to the month's end, as relativedelta and PostgreSQL's
+		// interval do (time.AddDate gave 2030-03-03).
+		done(t, w.manager, id, map[string]any{"extension_months": 1})
+		wantField(t, w.get(t, resourcePath(id)), "end_date", "2030-02-28")
+		done(t, w.manager, id, map[string]any{"extension_months": 1})
+		wantField(t, w.get(t, resourcePath(id)), "end_date", "2030-03-28")
+	})
+
 	t.Run("by days", func(t *testing.T) {
 		t.Parallel()
 		id := w.okResources(t, w.manager, 1)[0]
@@ -99,7 +111,7 @@ func testRenewal(t *testing.T, w *world) {
 			{"months and a date", map[string]any{"extension_months": 1, "end_date": "2031-01-01"}, "non_field_errors"},
 			{"days and a date", map[string]any{"extension_days": 1, "end_date": "2031-01-01"}, "non_field_errors"},
 			{"all three", map[string]any{"extension_months": 1, "extension_days": 1, "end_date": "2031-01-01"}, "non_field_errors"},
-			{"nothing", map[string]any{}, "non_field_errors"},
+			{"nothing: Waldur's field is required", map[string]any{}, "extension_months"},
 			{"no months", map[string]any{"extension_months": 0}, "extension_months"},
 			{"121 months", map[string]any{"extension_months": 121}, "extension_months"},
 			{"negative months", map[string]any{"extension_months": -1}, "extension_months"},
@@ -181,7 +193,7 @@ func testRenewal(t *testing.T, w *world) {
 			{"an update order", "/api/marketplace-orders/", map[string]any{"type": "Update", "resource": id, "limits": map[string]any{"cpu": 2}}},
 		} {
 			wantDetail(t, w.do(t, http.MethodPost, c.path, w.manager, c.body), http.StatusBadRequest,
-				"Resource is in state Updating; a ")
+				"Resource already has an order in progress: ")
 		}
 		if after := orders(t, id); after != n {
 			t.Errorf("%d orders after refused ones, %d before", after, n)
@@ -213,9 +225,9 @@ func testRenewal(t *testing.T, w *world) {
 		}
 		n := orders(t, id)
 		wantDetail(t, renew(t, w.manager, id, map[string]any{"extension_months": 1}),
-			http.StatusBadRequest, "Resource already has an order in progress.")
+			http.StatusBadRequest, "Resource already has an order in progress: "+renewal+".")
 		wantDetail(t, w.do(t, http.MethodPost, resourcePath(id)+"terminate/", w.manager, nil),
-			http.StatusBadRequest, "Resource already has an order in progress.")
+			http.StatusBadRequest, "Resource already has an order in progress: "+renewal+".")
 		if after := orders(t, id); after != n {
 			t.Errorf("%d orders after refused ones, %d before", after, n)
 		}

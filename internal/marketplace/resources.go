@@ -655,44 +655,6 @@ func (s *Service) SetSlug(ctx context.Context, actor *auth.User, view View, id u
 	return out, err
 }
 
-// RenewInput moves a resource's end date forward: to EndDate, or by
-// ExtensionDays from the current end date (or today when it has none).
-type RenewInput struct {
-	EndDate       *string
-	ExtensionDays *int
-}
-
-// Renew extends a resource; the user needs ORDER.APPROVE on its project.
-func (s *Service) Renew(ctx context.Context, actor *auth.User, view View, id uuid.UUID, in RenewInput) (*Resource, error) {
-	if err := requireWriter(actor); err != nil {
-		return nil, err
-	}
-	var out *Resource
-	err := s.DB.InTx(ctx, func(tx *db.Tx) error {
-		r, err := getVisibleResource(ctx, tx, actor, view, id, true)
-		if err != nil {
-			return err
-		}
-		if err := require(ctx, tx, actor, OrderApprove, Scope{CustomerID: r.CustomerID, ProjectID: r.ProjectID}); err != nil {
-			return err
-		}
-		newEnd, err := renewedEndDate(r, in, tx.Now())
-		if err != nil {
-			return err
-		}
-		if r.State == ResourceTerminated || r.State == ResourceTerminating {
-			return errs.E(errs.Conflict, "Terminated resources cannot be renewed.")
-		}
-		comment := "End date changed to " + newEnd
-		out, err = s.changeResource(ctx, tx, r, Change{Actor: actor, Comment: comment}, func(r *Resource) error {
-			r.EndDate = &newEnd
-			return nil
-		})
-		return err
-	})
-	return out, err
-}
-
 func renewedEndDate(r *Resource, in RenewInput, now time.Time) (string, error) {
 	switch {
 	case in.EndDate != nil && in.ExtensionDays != nil:

@@ -38,7 +38,7 @@ func testResources(t *testing.T, w *world) {
 
 		// A second termination while the first runs is refused.
 		wantDetail(t, w.do(t, http.MethodPost, "/api/marketplace-resources/"+id+"/terminate/", w.manager, nil),
-			http.StatusBadRequest, "Resource is in state Terminating")
+			http.StatusBadRequest, "Resource already has an order in progress: "+orderID+".")
 		if n := w.count(t, query("/api/marketplace-orders/", "resource_uuid", id, "type", "Terminate")); n != 1 {
 			t.Errorf("%d Terminate orders, want 1", n)
 		}
