@@ -409,7 +409,16 @@ func TestTextOrderIsBytewise(t *testing.T) {
 		t.Skipf("no ICU collation on this server: %v", err)
 	}
 	t.Cleanup(func() {
-		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		// admin is closed by now (deferred above): drop with a fresh connection.
+		c, err := pgx.Connect(context.Background(), server)
+		if err != nil {
+			t.Errorf("connect to drop %s: %v", name, err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
 	})
 	pu, err := url.Parse(server)
 	if err != nil {
