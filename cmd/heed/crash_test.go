@@ -228,6 +228,31 @@ func countRows(t *testing.T, d *db.DB, q string, args ...any) int {
 	return n
 }
 
+// runningJobs lists the process-order jobs marked running.
+func runningJobs(t *testing.T, d *db.DB) []int64 {
+	t.Helper()
+	ctx := context.Background()
+	var ids []int64
+	if err := d.ReadTx(ctx, func(c db.Conn) error {
+		rows, err := c.Query(ctx, "SELECT id FROM river_job WHERE kind = ? AND state = ?", processOrderKind, "running")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	}); err != nil {
+		t.Fatalf("read running jobs: %v", err)
+	}
+	return ids
+}
+
 // riverExec is River's own driver executor for d, to read jobs as River
 // sees them on either database.
 func riverExec(d *db.DB) riverdriver.Executor {
@@ -425,6 +450,13 @@ func (l *crashLoad) orderer(ctx context.Context, c heedAPI, run int) {
 	}
 }
 
+// acked counts the acknowledged writes and approvals so far.
+func (l *crashLoad) acked() (writes, orders int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.writes, len(l.ordersAck)
+}
+
 // run drives c until ctx ends and waits for every request to return.
 func (l *crashLoad) run(ctx context.Context, c heedAPI, run int) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -462,7 +494,9 @@ func TestCrashUnderWriteLoad(t *testing.T) {
 		client := &http.Client{Timeout: 30 * time.Second}
 
 		l := &crashLoad{writesAck: map[string][]string{}, ordersAck: map[string]string{}}
-		var jobsLeftRunning, ordersLeftExecuting int
+		// Distinct jobs found running, and orders found executing, right
+		// after a kill: what the restarts had to recover.
+		jobsLeftRunning, ordersLeftExecuting := map[int64]bool{}, map[string]bool{}
 		var lastKill time.Time
 		for run := 1; run <= runs; run++ {
 			p := startHeed(t, fmt.Sprintf("heed-run-%d", run), nil, args...)
@@ -480,19 +514,36 @@ func TestCrashUnderWriteLoad(t *testing.T) {
 					l.resources = append(l.resources, r.UUID)
 				}
 			}
+			writesBefore, ordersBefore := l.acked()
 			stopLoad := l.run(context.Background(), c, run)
-			// A random point of the load, past the first requests.
-			kill := time.NewTimer(time.Duration(200+rand.IntN(1300)) * time.Millisecond)
+			// A random point of the load, once this run has had a write and
+			// an approval acknowledged (a slow start, under -race, must not
+			// leave a run without load).
+			apptest.Eventually(t, startTimeout, "the load to be acknowledged", func() bool {
+				p.mustBeAlive(t)
+				w, o := l.acked()
+				return w > writesBefore && o > ordersBefore
+			})
+			kill := time.NewTimer(time.Duration(rand.IntN(1000)) * time.Millisecond)
 			select {
 			case <-kill.C:
 			case <-p.exited:
 				t.Fatalf("%s exited under load: %v", p.name, p.err)
 			}
-			p.kill(t)
+			if err := p.cmd.Process.Kill(); err != nil {
+				t.Fatalf("SIGKILL %s: %v", p.name, err)
+			}
 			lastKill = time.Now()
-			stopLoad()
-			jobsLeftRunning += countRows(t, d, "SELECT COUNT(*) FROM river_job WHERE kind = ? AND state = ?", processOrderKind, "running")
-			ordersLeftExecuting += countRows(t, d, "SELECT COUNT(*) FROM orders WHERE state = ?", marketplace.OrderExecuting)
+			stopLoad() // requests still in flight get no answer either way
+			<-p.exited
+			for _, id := range runningJobs(t, d) {
+				jobsLeftRunning[id] = true
+			}
+			for id, o := range readOrders(t, d) {
+				if o.state == marketplace.OrderExecuting {
+					ordersLeftExecuting[id] = true
+				}
+			}
 		}
 
 		final := startHeed(t, "heed-final", nil, args...)
@@ -544,10 +595,10 @@ func TestCrashUnderWriteLoad(t *testing.T) {
 		orphanResources := countRows(t, d, `SELECT COUNT(*) FROM resources r WHERE NOT EXISTS (
 			SELECT 1 FROM orders o WHERE o.resource_id = r.id AND o.type = 'Create')`)
 		t.Logf("%s: %d runs killed at random points; writes acknowledged %d, found with their version %d, missing %d; "+
-			"orders approved %d, done %d, stuck %d, completed twice %d; at the kills %d process-order jobs were left running and "+
-			"%d orders executing; all orders done %s after the last kill (bound %s); %d requests cut off by the kills; "+
+			"orders approved %d, done %d, stuck %d, completed twice %d; the kills left %d process-order jobs running and "+
+			"%d orders executing; all orders done %s after the last kill (bound %s); %d requests unanswered around the kills; "+
 			"duplicate resources %d", d.Dialect(), runs, l.writes, found, missing, len(l.ordersAck), done, stuck, completedTwice,
-			jobsLeftRunning, ordersLeftExecuting, recovered.Round(time.Millisecond), bound, l.failed, duplicates+sharedResources+orphanResources)
+			len(jobsLeftRunning), len(ordersLeftExecuting), recovered.Round(time.Millisecond), bound, l.failed, duplicates+sharedResources+orphanResources)
 
 		if len(l.unexpected) > 0 {
 			t.Errorf("answers that were neither success nor a cut connection: %q", l.unexpected)

@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -186,4 +187,105 @@ func TestJobsLeftRunningAreRescued(t *testing.T) {
 		default:
 		}
 	})
+}
+
+type holdArgs struct{}
+
+func (holdArgs) Kind() string { return "jobs_test_hold" }
+
+// holdWorker reports its start, then waits for its context (obedient) or
+// for release, ignoring its context (stubborn), and reports how it ended.
+type holdWorker struct {
+	river.WorkerDefaults[holdArgs]
+	obedient bool
+	started  chan struct{}
+	release  chan struct{}
+	ended    chan error
+}
+
+func (w *holdWorker) Timeout(*river.Job[holdArgs]) time.Duration { return 5 * time.Second }
+
+func (w *holdWorker) Work(ctx context.Context, _ *river.Job[holdArgs]) error {
+	w.started <- struct{}{}
+	if w.obedient {
+		<-ctx.Done()
+	} else {
+		<-w.release
+	}
+	w.ended <- ctx.Err()
+	return ctx.Err()
+}
+
+// TestStopGivesJobsTheirOwnBudget: Stop lets a running job go on for the
+// stop timeout, then cancels it and waits for it to return; a job that
+// ignores its context makes Stop report ErrJobsRunning (so the caller keeps
+// the database open) instead of returning as if all were done.
+func TestStopGivesJobsTheirOwnBudget(t *testing.T) {
+	t.Parallel()
+	for _, obedient := range []bool{true, false} {
+		t.Run(map[bool]string{true: "obedient", false: "stubborn"}[obedient], func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			d := dbtest.Open(t, dbtest.NewURL(t, db.SQLite), dbtest.Options{})
+			w := &holdWorker{obedient: obedient, started: make(chan struct{}, 1), release: make(chan struct{}), ended: make(chan error, 1)}
+			reg := jobs.NewRegistry()
+			jobs.AddWorker(reg, w)
+			const stopTimeout = 300 * time.Millisecond
+			r, err := jobs.New(d, reg, jobs.Config{Work: true, Logger: discardLog(), StopTimeout: stopTimeout})
+			if err != nil {
+				t.Fatalf("jobs.New: %v", err)
+			}
+			if err := r.Start(ctx); err != nil {
+				t.Fatalf("start: %v", err)
+			}
+			if err := d.InTx(ctx, func(tx *db.Tx) error { return r.Enqueue(ctx, tx, holdArgs{}, nil) }); err != nil {
+				t.Fatalf("enqueue: %v", err)
+			}
+			select {
+			case <-w.started:
+			case <-time.After(waitFor):
+				t.Fatal("the job never started")
+			}
+
+			budget := r.StopBudget()
+			if !obedient {
+				budget = 2 * stopTimeout // it will not be enough anyway
+			}
+			stopCtx, cancel := context.WithTimeout(ctx, budget)
+			defer cancel()
+			stopStart := time.Now()
+			err = r.Stop(stopCtx)
+			took := time.Since(stopStart)
+			if obedient {
+				if err != nil {
+					t.Fatalf("Stop: %v, want nil once the job returned", err)
+				}
+				select {
+				case jobErr := <-w.ended:
+					if !errors.Is(jobErr, context.Canceled) {
+						t.Fatalf("the job ended with %v, want its context cancelled", jobErr)
+					}
+				default:
+					t.Fatal("Stop returned while the job was still running")
+				}
+				if took < stopTimeout {
+					t.Fatalf("the job was cancelled %s after Stop, before its stop timeout of %s", took, stopTimeout)
+				}
+				return
+			}
+			if !errors.Is(err, jobs.ErrJobsRunning) {
+				t.Fatalf("Stop with a job ignoring its context: %v, want ErrJobsRunning", err)
+			}
+			select {
+			case <-w.ended:
+				t.Fatal("the stubborn job ended before it was released")
+			default:
+			}
+			close(w.release)
+			<-w.ended
+			if err := r.Stop(ctx); err != nil {
+				t.Fatalf("Stop after the job returned: %v", err)
+			}
+		})
+	}
 }
