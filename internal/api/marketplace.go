@@ -341,7 +341,7 @@ func registerOfferings(api huma.API, svc *marketplace.Service) {
 			Offering    string `json:"offering" minLength:"1" doc:"Offering uuid or URL."`
 			Name        string `json:"name" minLength:"1" maxLength:"150"`
 			Description string `json:"description,omitempty"`
-			UnitPrice   string `json:"unit_price,omitempty" doc:"Decimal as a string, e.g. \"10.50\"."`
+			UnitPrice   string `json:"unit_price,omitempty" pattern:"^[0-9]{1,12}(\\.[0-9]{1,2})?$" patternDescription:"Enter a number with at most 12 digits before and 2 after the decimal point." doc:"Decimal as a string, e.g. \"10.50\"."`
 			Unit        string `json:"unit,omitempty" enum:"month,quarter,half_month,day,hour,quantity"`
 		}
 	}

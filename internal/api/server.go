@@ -18,6 +18,7 @@ import (
 	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/history"
 	"github.com/heed-dev/heed/internal/marketplace"
+	"github.com/heed-dev/heed/internal/useractions"
 )
 
 // Version is reported in the OpenAPI document; cmd/heed sets it at build.
@@ -31,6 +32,8 @@ type Deps struct {
 	Marketplace *marketplace.Service
 	// History, with Marketplace, mounts the history endpoints.
 	History *history.Store
+	// Actions mounts the user-actions endpoints.
+	Actions *useractions.Service
 	Logger  *slog.Logger
 	Metrics *prometheus.Registry
 	// TrustProxy honours X-Forwarded-Proto/Host when building page links.
@@ -140,6 +143,9 @@ func New(deps Deps) *Server {
 		if deps.History != nil {
 			registerHistory(api, deps.History, deps.Marketplace)
 		}
+	}
+	if deps.Actions != nil {
+		registerUserActions(api, deps.Actions)
 	}
 	for _, m := range deps.Mount {
 		m(api)

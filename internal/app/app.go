@@ -23,6 +23,8 @@ import (
 	"github.com/heed-dev/heed/internal/history"
 	"github.com/heed-dev/heed/internal/jobs"
 	"github.com/heed-dev/heed/internal/marketplace"
+	"github.com/heed-dev/heed/internal/useractions"
+	"github.com/heed-dev/heed/internal/useractions/provider"
 )
 
 // Config is everything `heed serve` can be told.
@@ -52,8 +54,18 @@ type Config struct {
 	// JobStopTimeout is how long running jobs may go on once requests are
 	// drained, before their contexts are cancelled.
 	JobStopTimeout time.Duration
-	DB             db.Config
-	Logger         *slog.Logger
+	// UserActions are the engine's settings; nil means the defaults.
+	UserActions *useractions.Settings
+	// PendingOrderHours is how long an order waits for approval before it
+	// becomes an action (default 24).
+	PendingOrderHours int
+	// ExpirationReminders is the default reminder schedule, in days before
+	// a resource's end date (default 30, 14, 7, 1).
+	ExpirationReminders []int
+	// Digest says what digest emails say about the site.
+	Digest useractions.DigestConfig
+	DB     db.Config
+	Logger *slog.Logger
 	// Clock is injected by tests; nil means the wall clock.
 	Clock func() time.Time
 }
@@ -66,6 +78,7 @@ type App struct {
 	Users   *auth.Service
 	Market  *marketplace.Service
 	History *history.Store
+	Actions *useractions.Service
 	Server  *api.Server
 	Metrics *prometheus.Registry
 	log     *slog.Logger
@@ -116,6 +129,17 @@ func (a *App) build(ctx context.Context) error {
 	a.Market = marketplace.New(d, nil)
 	a.Market.RegisterJobs(reg, log)
 	a.Market.OnChange(recordHistory)
+	settings := useractions.DefaultSettings()
+	if cfg.UserActions != nil {
+		settings = *cfg.UserActions
+	}
+	a.Actions = useractions.New(d, nil, settings, log)
+	a.Actions.Digest = cfg.Digest
+	a.Actions.Register(a.Market.PendingOrders(cfg.PendingOrderHours))
+	a.Actions.Register(a.Market.ExpiringResources(cfg.ExpirationReminders))
+	a.Actions.RegisterJobs(reg)
+	a.Actions.RegisterMetrics(a.Metrics)
+	a.Market.OnChange(a.redetect)
 	a.History = &history.Store{DB: d}
 	history.RegisterJobs(reg, d, cfg.HistoryRetentionDays, log)
 	runner, err := jobs.New(d, reg, jobs.Config{
@@ -127,6 +151,10 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.Jobs = runner
 	a.Market.Jobs = runner
+	a.Actions.Jobs = runner
+	if err := a.Actions.SyncRegistry(ctx); err != nil {
+		return err
+	}
 
 	if cfg.Demo {
 		if err := a.LoadDemo(ctx, true); err != nil {
@@ -134,8 +162,9 @@ func (a *App) build(ctx context.Context) error {
 		}
 	}
 	a.Server = api.New(api.Deps{
-		DB: d, Users: a.Users, Marketplace: a.Market, History: a.History, Logger: log, Metrics: a.Metrics, TrustProxy: cfg.TrustProxy,
-		Mount: []func(huma.API){}, Draining: a.draining.Load,
+		DB: d, Users: a.Users, Marketplace: a.Market, History: a.History, Actions: a.Actions, Logger: log, Metrics: a.Metrics,
+		TrustProxy: cfg.TrustProxy,
+		Mount:      []func(huma.API){}, Draining: a.draining.Load,
 	})
 	return nil
 }
@@ -146,7 +175,31 @@ func (a *App) LoadDemo(ctx context.Context, onlyIfEmpty bool) error {
 	if err := demo.Load(ctx, a.DB, a.Market, a.log, onlyIfEmpty); err != nil {
 		return fmt.Errorf("load demo data: %w", err)
 	}
+	// The demo's users see their actions at once, not at the next tick.
+	if _, err := a.Actions.Update(ctx, "", nil); err != nil {
+		return fmt.Errorf("detect demo actions: %w", err)
+	}
 	return nil
+}
+
+// redetect keeps user actions in step with marketplace changes, inside the
+// change's transaction: the response to an approval no longer lists the
+// order's action.
+func (a *App) redetect(ctx context.Context, tx *db.Tx, ch marketplace.ObjectChange) error {
+	var objects []provider.ObjectRef
+	switch ch.Kind {
+	case marketplace.KindOrder:
+		objects = append(objects, provider.ObjectRef{Type: marketplace.ObjectOrder, ID: ch.ID})
+		if ch.ResourceID != 0 {
+			// An open order hides its resource's expiry action.
+			objects = append(objects, provider.ObjectRef{Type: marketplace.ObjectResource, ID: ch.ResourceID})
+		}
+	case marketplace.KindResource:
+		objects = append(objects, provider.ObjectRef{Type: marketplace.ObjectResource, ID: ch.ID})
+	default:
+		return nil
+	}
+	return a.Actions.Redetect(ctx, tx, objects)
 }
 
 // Close releases the database, unless Run gave up waiting for jobs: then
@@ -232,6 +285,9 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 // recordHistory turns every marketplace change into a history version, in
 // the change's transaction.
 func recordHistory(ctx context.Context, tx *db.Tx, ch marketplace.ObjectChange) error {
+	if !marketplace.Versioned(ch.Kind) {
+		return nil
+	}
 	var userID *int64
 	if ch.Actor != nil {
 		userID = &ch.Actor.ID

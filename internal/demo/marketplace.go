@@ -107,6 +107,8 @@ func loadMarketplace(ctx context.Context, d *db.DB, m *marketplace.Service) erro
 	}{
 		{"hpc-sequencing", 1, hpc, hpcPlan}, {"hpc-assembly", 5, hpc, hpcPlan},
 		{"archive-bucket", 20, storage, storagePlan}, {"hpc-annotation", 60, hpc, hpcPlan},
+		// Within the prepaid offering's 30-day reminder: a low-urgency action.
+		{"hpc-imaging", 20, hpc, hpcPlan},
 	} {
 		o, err := order(alice, r.off, r.plan, r.name, map[string]int64{"cpu_hours": 1000})
 		if err != nil {
@@ -126,7 +128,7 @@ func loadMarketplace(ctx context.Context, d *db.DB, m *marketplace.Service) erro
 	for _, p := range []struct {
 		name string
 		age  time.Duration
-	}{{"gpu-training", 2 * time.Hour}, {"variant-calling", 72 * time.Hour}} {
+	}{{"gpu-training", 2 * time.Hour}, {"variant-calling", 72 * time.Hour}, {"rna-seq", 30 * time.Hour}} {
 		o, err := order(carol, hpc, hpcPlan, p.name, map[string]int64{"cpu_hours": 500})
 		if err != nil {
 			return fmt.Errorf("pending order %s: %w", p.name, err)

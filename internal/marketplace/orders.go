@@ -456,6 +456,9 @@ func (s *Service) createOrder(ctx context.Context, tx *db.Tx, actor *auth.User, 
 	if err != nil {
 		return nil, err
 	}
+	if err := s.notifyOrder(ctx, tx, o, ""); err != nil {
+		return nil, err
+	}
 	canApprove, err := Can(ctx, tx, actor, OrderApprove, sc)
 	if err != nil {
 		return nil, err
@@ -498,8 +501,22 @@ func (s *Service) setOrderState(ctx context.Context, tx *db.Tx, o *Order, state 
 	if _, err := tx.Exec(ctx, q+" WHERE id = ?", all...); err != nil {
 		return fmt.Errorf("order %s → %s: %w", o.UUID, state, err)
 	}
+	before := o.State
 	o.State = state
-	return nil
+	return s.notifyOrder(ctx, tx, o, before)
+}
+
+// notifyOrder tells observers an order was placed (before "") or moved.
+func (s *Service) notifyOrder(ctx context.Context, tx *db.Tx, o *Order, before string) error {
+	ch := ObjectChange{Kind: KindOrder, ID: o.ID, UUID: o.UUID, After: map[string]any{"state": o.State},
+		Changed: []string{"state"}, At: tx.Now()}
+	if before != "" {
+		ch.Before = map[string]any{"state": before}
+	}
+	if o.ResourceID != nil {
+		ch.ResourceID = *o.ResourceID
+	}
+	return s.notify(ctx, tx, ch)
 }
 
 // approveConsumer records the consumer's approval and moves the order on:

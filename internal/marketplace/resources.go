@@ -138,7 +138,13 @@ const (
 	KindOffering = "offering"
 	KindPlan     = "plan"
 	KindResource = "resource"
+	// KindOrder changes are not versioned; observers such as user actions
+	// react to them (state moves).
+	KindOrder = "order"
 )
+
+// Versioned reports whether history keeps versions of kind.
+func Versioned(kind string) bool { return kind != KindOrder }
 
 // ObjectChange describes one change of a tracked object, inside the
 // transaction that makes it.
@@ -157,6 +163,8 @@ type ObjectChange struct {
 	// At is the transaction's clock, read after the object's row was locked,
 	// so time order is commit order.
 	At time.Time
+	// ResourceID is an order's resource (0 for none and for other kinds).
+	ResourceID int64
 }
 
 // ChangeObserver runs inside the change's transaction; an error aborts the
