@@ -555,8 +555,6 @@ func (c schemaChecker) response(t testing.TB, method, path string, r *apptest.Re
 	}
 }
 
-func sorted(l []string) []string { slices.Sort(l); return l }
-
 // TestResponsesMatchSchema sends real requests and checks each response
 // against the document: the status is declared, the body validates against
 // the declared schema, declared headers are present, and Huma's $schema
