@@ -18,6 +18,7 @@ require (
 	github.com/swaggest/swgui v1.8.5
 	golang.org/x/crypto v0.58.0
 	modernc.org/sqlite v1.62.0
+	pgregory.net/rapid v1.3.0
 )
 
 require (
