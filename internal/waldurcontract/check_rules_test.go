@@ -21,6 +21,20 @@ func TestChecker(t *testing.T) {
 		edit(m)
 		return mustJSON(t, m)
 	}
+	// action is a valid UserAction with its 14 required keys (§5.2).
+	action := func(edit func(m map[string]any)) string {
+		m := map[string]any{
+			"uuid": hex, "action_type": "pending_order", "title": "t", "description": "d", "urgency": "high",
+			"is_temporarily_silenced": false, "is_effectively_silenced": false, "created": "2026-01-15T08:00:00Z",
+			"modified": "2026-01-15T08:00:00.5+00:00", "related_object_name": "o", "related_object_type": "order",
+			"corrective_actions": []any{map[string]any{"label": "Approve Order", "category": "approve", "severity": "low",
+				"route_name": nil, "metadata": map[string]any{"order_uuid": hex}}},
+			"days_until_due": nil, "route_params": map[string]any{},
+		}
+		edit(m)
+		return mustJSON(t, m)
+	}
+	summary := `{"total": 3, "overdue": 0, "by_urgency": {"high": 1, "low": 2}, "by_type": {"pending_order": 3}}`
 	for _, tc := range []struct {
 		name, model, body string
 		want              []string // "sev path" prefixes, in any order; none means no violation
@@ -89,6 +103,61 @@ func TestChecker(t *testing.T) {
 		{"top level array", "Status", `[{"status": "OK"}]`, []string{"client $"}},
 		{"opaque", "MarketplaceResourcesHistoryAtRetrieveResponse400", `{"timestamp": ["bad"]}`, nil},
 		{"opaque not an object", "MarketplaceResourcesHistoryAtRetrieveResponse400", `"bad"`, []string{"client $"}},
+
+		// §5.2's rules.
+		{"action ok", "UserAction", action(func(map[string]any) {}), nil},
+		{"days_until_due int", "UserAction", action(func(m map[string]any) { m["days_until_due"] = -2 }), nil},
+		{"days_until_due missing", "UserAction", action(func(m map[string]any) { delete(m, "days_until_due") }),
+			[]string{"client $.days_until_due"}},
+		{"days_until_due a string", "UserAction", action(func(m map[string]any) { m["days_until_due"] = "2" }),
+			[]string{"strict $.days_until_due"}},
+		{"corrective_actions empty", "UserAction", action(func(m map[string]any) { m["corrective_actions"] = []any{} }), nil},
+		{"corrective_actions missing", "UserAction", action(func(m map[string]any) { delete(m, "corrective_actions") }),
+			[]string{"client $.corrective_actions"}},
+		{"corrective_actions null", "UserAction", action(func(m map[string]any) { m["corrective_actions"] = nil }),
+			[]string{"client $.corrective_actions"}},
+		{"corrective_actions an object", "UserAction", action(func(m map[string]any) { m["corrective_actions"] = map[string]any{} }),
+			[]string{"client $.corrective_actions"}},
+		{"corrective action without severity", "UserAction", action(func(m map[string]any) {
+			m["corrective_actions"] = []any{map[string]any{"label": "x", "category": "view"}}
+		}), []string{"client $.corrective_actions[0].severity"}},
+		{"corrective action category", "UserAction", action(func(m map[string]any) {
+			m["corrective_actions"] = []any{map[string]any{"label": "x", "category": "navigate", "severity": "safe"}}
+		}), []string{"client $.corrective_actions[0].category"}},
+		{"corrective action route_params null", "UserAction", action(func(m map[string]any) {
+			m["corrective_actions"] = []any{map[string]any{"label": "x", "category": "view", "severity": "safe", "route_params": nil}}
+		}), []string{"client $.corrective_actions[0].route_params"}},
+		{"route_params missing", "UserAction", action(func(m map[string]any) { delete(m, "route_params") }),
+			[]string{"client $.route_params"}},
+		{"route_params null", "UserAction", action(func(m map[string]any) { m["route_params"] = nil }),
+			[]string{"client $.route_params"}},
+		{"route_params an array", "UserAction", action(func(m map[string]any) { m["route_params"] = []any{} }),
+			[]string{"client $.route_params"}},
+		{"urgency outside the enum", "UserAction", action(func(m map[string]any) { m["urgency"] = "critical" }),
+			[]string{"client $.urgency"}},
+		{"silence flags and dates", "UserAction", action(func(m map[string]any) {
+			m["is_silenced"] = true
+			m["silenced_until"] = nil
+			m["due_date"] = nil
+			m["resource_uuid"] = nil
+		}), nil},
+		{"optional uuid blank", "UserAction", action(func(m map[string]any) { m["project_uuid"] = "" }), []string{"strict $.project_uuid"}},
+		{"summary ok", "UserActionSummary", summary, nil},
+		{"by_urgency value a string", "UserActionSummary", strings.Replace(summary, `"high": 1`, `"high": "1"`, 1),
+			[]string{"strict $.by_urgency.high"}},
+		{"by_urgency value a float", "UserActionSummary", strings.Replace(summary, `"high": 1`, `"high": 1.0`, 1),
+			[]string{"strict $.by_urgency.high"}},
+		{"by_urgency null", "UserActionSummary", strings.Replace(summary, `{"high": 1, "low": 2}`, `null`, 1),
+			[]string{"client $.by_urgency"}},
+		{"by_type missing", "UserActionSummary", `{"total": 0, "overdue": 0, "by_urgency": {}}`, []string{"client $.by_type"}},
+		{"execution metadata an object", "UserActionExecution",
+			`{"id": 1, "corrective_action_label": "x", "executed_at": "2026-01-15T08:00:00Z", "execution_metadata": {}}`,
+			[]string{"strict $.execution_metadata"}},
+		{"provider never run", "UserActionProvider", `{"id": 1, "app_name": "a", "provider_class": "c", "action_type": "t",
+			"last_execution": null, "last_execution_status": ""}`, nil},
+		{"provider last_execution missing", "UserActionProvider", `{"id": 1, "app_name": "a", "provider_class": "c",
+			"action_type": "t", "last_execution_status": ""}`, []string{"client $.last_execution"}},
+		{"execute error", "ExecuteActionErrorResponse", `{"detail": "x", "error": "x"}`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, err := decodeJSON([]byte(tc.body))
@@ -122,6 +191,15 @@ func TestChecker(t *testing.T) {
 		}
 		v, _ = decodeJSON([]byte(`{"name": "x"}`))
 		if got := c.CheckRequest("ProjectRequest", v); len(got) != 1 || got[0].Path != "$.customer" {
+			t.Errorf("got %v", got)
+		}
+		// duration_days is not nullable: a permanent silence leaves it out.
+		v, _ = decodeJSON([]byte(`{"duration_days": null}`))
+		if got := c.CheckRequest("SilenceActionRequest", v); len(got) != 1 || got[0].Path != "$.duration_days" {
+			t.Errorf("got %v", got)
+		}
+		v, _ = decodeJSON([]byte(`{"provider_action_type": null}`))
+		if got := c.CheckRequest("UpdateActionsRequest", v); len(got) != 0 {
 			t.Errorf("got %v", got)
 		}
 	})

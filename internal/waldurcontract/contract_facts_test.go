@@ -11,20 +11,21 @@ import (
 func TestParseContract(t *testing.T) {
 	c := loadContract(t)
 
-	// Operations of §2–§4: 8 user, 16 customer/project, 49 marketplace.
+	// Operations of §2–§5: 8 user, 16 customer/project, 49 marketplace,
+	// 18 user actions (§5.1's table; §5.3 only points back at it).
 	bySection := map[string]int{}
 	for _, op := range c.Ops {
 		major, _, _ := strings.Cut(op.Section, ".")
 		bySection[major]++
 	}
-	if got, want := bySection, map[string]int{"2": 8, "3": 16, "4": 49}; !mapsEqual(got, want) {
+	if got, want := bySection, map[string]int{"2": 8, "3": 16, "4": 49, "5": 18}; !mapsEqual(got, want) {
 		t.Errorf("operations per section = %v, want %v", got, want)
 	}
-	if len(c.Ops) != 73 {
-		t.Errorf("%d operations, want 73", len(c.Ops))
+	if len(c.Ops) != 91 {
+		t.Errorf("%d operations, want 91", len(c.Ops))
 	}
-	if c.Op("user_actions_list") != nil {
-		t.Errorf("§5 operations must not be read")
+	if c.Op("override_settings") != nil || c.Op("override_settings_retrieve") != nil {
+		t.Errorf("§5.3's settings operations are not in a table and must not be read")
 	}
 
 	op := func(name string) *Operation {
@@ -55,6 +56,28 @@ func TestParseContract(t *testing.T) {
 		{"marketplace_resources_history_list", "GET", "/api/marketplace-resources/{uuid}/history/", "", "200→array of VersionHistory", true},
 		{"marketplace_resources_history_at_retrieve", "GET", "/api/marketplace-resources/{uuid}/history/at/", "",
 			"200→VersionHistory, 400→MarketplaceResourcesHistoryAtRetrieveResponse400", false},
+		// §5.1, every row.
+		{"user_actions_list", "GET", "/api/user-actions/", "", "200→array of UserAction", true},
+		{"user_actions_count", "HEAD", "/api/user-actions/", "", "200→X-Result-Count", false},
+		{"user_actions_retrieve", "GET", "/api/user-actions/{uuid}/", "", "200→UserAction", false},
+		{"user_actions_summary_retrieve", "GET", "/api/user-actions/summary/", "", "200→UserActionSummary", false},
+		{"user_actions_summary_count", "HEAD", "/api/user-actions/summary/", "", "200→X-Result-Count", false},
+		{"user_actions_silence", "POST", "/api/user-actions/{uuid}/silence/", "SilenceActionRequest", "200→SilenceActionResponse", false},
+		{"user_actions_unsilence", "POST", "/api/user-actions/{uuid}/unsilence/", "", "200→Status", false},
+		{"user_actions_bulk_silence", "POST", "/api/user-actions/bulk_silence/", "SilenceActionRequest", "200→BulkSilenceResponse", false},
+		// The 404 error model is declared but unreachable (not bold); the
+		// 500 is returned, not raised.
+		{"user_actions_execute_action", "POST", "/api/user-actions/{uuid}/execute_action/", "ExecuteActionRequest",
+			"200→ExecuteActionResponse, 500→ExecuteActionErrorResponse", false},
+		{"user_actions_update_actions", "POST", "/api/user-actions/update_actions/", "UpdateActionsRequest", "202→UpdateActionsResponse", false},
+		{"user_action_executions_list", "GET", "/api/user-action-executions/", "", "200→array of UserActionExecution", true},
+		{"user_action_executions_count", "HEAD", "/api/user-action-executions/", "", "200→X-Result-Count", false},
+		{"user_action_executions_retrieve", "GET", "/api/user-action-executions/{id}/", "", "200→UserActionExecution", false},
+		{"user_action_providers_list", "GET", "/api/user-action-providers/", "", "200→array of UserActionProvider", true},
+		{"user_action_providers_count", "HEAD", "/api/user-action-providers/", "", "200→X-Result-Count", false},
+		{"user_action_providers_retrieve", "GET", "/api/user-action-providers/{id}/", "", "200→UserActionProvider", false},
+		{"users_update_actions", "POST", "/api/users/{uuid}/update_actions/", "UpdateActionsRequest", "202→UpdateActionsResponse", false},
+		{"users_send_notification", "POST", "/api/users/{uuid}/send_notification/", "", "202→SendNotificationResponse", false},
 	} {
 		o := op(tc.op)
 		if o.Method != tc.method || o.Path != tc.path || o.Body != tc.body || o.statusList() != tc.statuses || o.SyncAll != tc.syncAll {
@@ -75,6 +98,27 @@ func TestParseContract(t *testing.T) {
 		}
 	}
 
+	// §5's query parameters, the only ones the parser reads.
+	for name, params := range map[string]string{
+		"user_actions_list": "action_type:string created_after:date-time created_before:date-time due_within_days:number " +
+			"include_silenced:bool is_silenced:bool o:string overdue:bool page:int page_size:int urgency:UrgencyEnum user_uuid:uuid",
+		"user_action_executions_list": "o:string page:int page_size:int",
+		"user_action_providers_list":  "page:int page_size:int",
+	} {
+		var got []string
+		for _, q := range op(name).Query {
+			got = append(got, q.Name+":"+q.Type.String())
+		}
+		if strings.Join(got, " ") != params {
+			t.Errorf("%s query = %v, want %s", name, got, params)
+		}
+	}
+	for _, o := range c.Ops {
+		if o.Query != nil && o.Section[0] != '5' {
+			t.Errorf("%s: query parameters read outside §5", o.Name)
+		}
+	}
+
 	model := func(name string) *Model {
 		t.Helper()
 		m := c.Models[name]
@@ -91,6 +135,11 @@ func TestParseContract(t *testing.T) {
 		"UserRoleDetails": 12, "ResourceUpdate": 3, "PatchedResourceUpdateRequest": 3, "Status": 1, "OrderUUID": 1,
 		"VersionHistory": 5, "BaseProviderPlan": 21, "BasePublicPlan": 21, "OrganizationGroup": 7, "NestedPlanComponent": 9,
 		"OfferingComponent": 26, "IssueReference": 2, "OfferingComponentRequest": 22, "OfferingOptionsRequest": 2,
+		// §5.2, every table.
+		"UserAction": 28, "CorrectiveAction": 10, "UserActionSummary": 4, "UserActionExecution": 6, "UserActionProvider": 8,
+		"SilenceActionRequest": 1, "SilenceActionResponse": 2, "BulkSilenceResponse": 3, "ExecuteActionRequest": 1,
+		"ExecuteActionResponse": 4, "ExecuteActionErrorResponse": 1, "UpdateActionsRequest": 1, "UpdateActionsResponse": 3,
+		"SendNotificationResponse": 2,
 	} {
 		if got := len(model(name).Fields); got != keys {
 			t.Errorf("%s has %d keys, want %d", name, got, keys)
@@ -106,6 +155,33 @@ func TestParseContract(t *testing.T) {
 			t.Errorf("ProviderPlanDetails.%s should be required", f)
 		}
 	}
+	// Required keys of §5.2's models, counted by hand from the tables.
+	for name, want := range map[string]string{
+		"UserAction": "uuid action_type title description urgency is_temporarily_silenced is_effectively_silenced created " +
+			"modified related_object_name related_object_type corrective_actions days_until_due route_params",
+		"CorrectiveAction":           "label category severity",
+		"UserActionSummary":          "total by_urgency by_type overdue",
+		"UserActionExecution":        "id corrective_action_label executed_at",
+		"UserActionProvider":         "id app_name provider_class action_type last_execution last_execution_status",
+		"SilenceActionRequest":       "",
+		"SilenceActionResponse":      "status",
+		"BulkSilenceResponse":        "status count",
+		"ExecuteActionRequest":       "action_label",
+		"ExecuteActionResponse":      "action",
+		"ExecuteActionErrorResponse": "error",
+		"Status":                     "status",
+		"UpdateActionsRequest":       "",
+		"UpdateActionsResponse":      "status message",
+		"SendNotificationResponse":   "status message",
+	} {
+		if got := strings.Join(model(name).Required(), " "); got != want {
+			t.Errorf("%s requires [%s], want [%s]", name, got, want)
+		}
+	}
+	if n := len(model("UserAction").Required()); n != 14 {
+		t.Errorf("UserAction has %d required keys, want 14", n)
+	}
+
 	for _, tc := range []struct {
 		model, field, typ  string
 		required, nullable bool
@@ -147,6 +223,30 @@ func TestParseContract(t *testing.T) {
 		{"OrganizationGroup", "parent", "string", false, true},
 		{"PaymentProfile", "is_active", "bool", false, true},
 		{"ProjectMetadataAnswer", "answer", "any", false, false},
+		{"UserAction", "uuid", "uuid", true, false},
+		{"UserAction", "urgency", "UrgencyEnum", true, false},
+		{"UserAction", "days_until_due", "int", true, true},
+		{"UserAction", "corrective_actions", "[CorrectiveAction]", true, false},
+		{"UserAction", "route_params", "object", true, false},
+		{"UserAction", "due_date", "date-time", false, true},
+		{"UserAction", "is_silenced", "bool", false, false},
+		{"UserAction", "silenced_until", "date-time", false, true},
+		{"UserAction", "route_name", "string", false, false},
+		{"UserAction", "resource_uuid", "uuid", false, true},
+		{"CorrectiveAction", "category", "CorrectiveActionCategoryEnum", true, false},
+		{"CorrectiveAction", "severity", "CorrectiveActionSeverityEnum", true, false},
+		{"CorrectiveAction", "permissions_required", "[string]", false, false},
+		{"CorrectiveAction", "route_name", "string", false, true},
+		{"CorrectiveAction", "metadata", "object", false, false},
+		{"UserActionSummary", "by_urgency", "{string: int}", true, false},
+		{"UserActionSummary", "by_type", "{string: int}", true, false},
+		{"UserActionExecution", "id", "int", true, false},
+		{"UserActionExecution", "execution_metadata", "string", false, false},
+		{"UserActionProvider", "last_execution", "date-time", true, true},
+		{"SilenceActionRequest", "duration_days", "int", false, false},
+		{"SilenceActionResponse", "duration_days", "int", false, true},
+		{"ExecuteActionResponse", "metadata", "object", false, false},
+		{"UpdateActionsRequest", "provider_action_type", "string", false, true},
 	} {
 		f := model(tc.model).Field(tc.field)
 		if f == nil {
@@ -173,6 +273,7 @@ func TestParseContract(t *testing.T) {
 		"OrderState": 9, "RequestTypes": 4, "ResourceState": 6, "OfferingState": 5, "BillingUnit": 6, "CoreStates": 8,
 		"GenderEnum": 3, "CountryEnum": 250, "OecdFos2007CodeEnum": 43, "ProjectKindEnum": 3, "UsageLimitRestrictionEnum": 2,
 		"MarketplaceServiceProviderUserOEnum": 24, "AgentTypeEnum": 6,
+		"UrgencyEnum": 3, "CorrectiveActionCategoryEnum": 12, "CorrectiveActionSeverityEnum": 5,
 	} {
 		e := c.Enums[name]
 		if e == nil {
@@ -254,6 +355,11 @@ func TestParseContractNoticesDrift(t *testing.T) {
 		{"unreadable status", "**201**→`User`", "**201**→User"},
 		{"same keys count", "the same three keys, all optional", "the same four keys, all optional"},
 		{"country count", "`CountryEnum`: 250 values", "`CountryEnum`: 251 values"},
+		{"§5 enum note disagrees", "| `urgency` | UrgencyEnum | R | — | values: `high`, `low`, `medium` |",
+			"| `urgency` | UrgencyEnum | R | — | values: `high`, `low` |"},
+		{"§5 unreadable status", "**202**→`SendNotificationResponse`", "**202**→SendNotificationResponse"},
+		{"§5 query of an unknown operation", "- `user_action_providers_list`: `page`:int", "- `user_action_provider_list`: `page`:int"},
+		{"§5 query type", "`due_within_days`:number", "`due_within_days`:float"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if !strings.Contains(doc, tc.old) {

@@ -2,7 +2,7 @@ package waldurcontract
 
 // The parser of the contract document (testdata/waldur-client-contract.md).
 // It reads what the document states and nothing else: operations from the
-// tables of §2–§4, models from every table, compact list, nested
+// tables of §2–§5 (and, for §5, the query parameters of its list), models from every table, compact list, nested
 // parenthesised list and one-line definition anywhere in the document, and
 // enums from their value lists. Wherever the document states a count
 // ("61 keys", "250 values", "the same three keys") the parser checks it.
@@ -162,6 +162,19 @@ type Operation struct {
 	Body     string // request model, "" for none
 	SyncAll  bool
 	Accepted []Response
+	// Query are the query parameters the document lists for the operation
+	// (read for §5 only; nil elsewhere).
+	Query []*Field
+}
+
+// QueryParam returns the documented query parameter named name, or nil.
+func (op *Operation) QueryParam(name string) *Field {
+	for _, f := range op.Query {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
 }
 
 // Accepts returns the accepted response for status.
@@ -197,7 +210,7 @@ func (op *Operation) statusList() string {
 
 // Contract is the parsed document.
 type Contract struct {
-	Ops    []*Operation // §2–§4, in document order
+	Ops    []*Operation // §2–§5, in document order
 	Models map[string]*Model
 	Enums  map[string]*Enum
 	// Opaque lists referenced names the document does not define: the
@@ -253,6 +266,8 @@ var (
 	reISO      = regexp.MustCompile("`(\\w+)`: (\\d+) values, the ISO 3166-1 alpha-2 codes plus `(\\w+)`")
 	reSameKeys = regexp.MustCompile("^`(\\w+)` \\([^)]*\\): the same (\\w+) keys, all optional")
 	reAlias    = regexp.MustCompile("`\\[?(\\w+)\\]?` \\(same keys as `(\\w+)`\\)")
+	// A §5 query-parameter bullet: "- `user_actions_list`: `o`:string, …".
+	reQuery = regexp.MustCompile("^- `([a-z_]+)`: (`\\w+`:\\S+(?:, `\\w+`:\\S+)*)$")
 )
 
 // loadContract parses the contract document once per test process.
@@ -293,11 +308,15 @@ func (p *parser) fail(line int, format string, args ...any) {
 	p.errs = append(p.errs, fmt.Sprintf("line %d: ", line+1)+fmt.Sprintf(format, args...))
 }
 
-// opSection says whether operations of section s are in scope (§2–§4).
+// opSection says whether operations of section s are in scope (§2–§5).
 func opSection(s string) bool {
 	major, _, _ := strings.Cut(s, ".")
-	return major == "2" || major == "3" || major == "4"
+	return major == "2" || major == "3" || major == "4" || major == "5"
 }
+
+// querySection says whether the query-parameter bullets of section s are
+// read: §5's, whose lists the user-action drivers exercise one by one.
+func querySection(s string) bool { return strings.HasPrefix(s, "5") }
 
 func (p *parser) parse(lines []string) error {
 	for i := 0; i < len(lines); i++ {
@@ -329,6 +348,9 @@ func (p *parser) parse(lines []string) error {
 		}
 		if m := reSameKeys.FindStringSubmatch(line); m != nil {
 			p.sameKeys(i, m[1], m[2])
+		}
+		if m := reQuery.FindStringSubmatch(line); m != nil && querySection(p.section) {
+			p.queryParams(i, m[1], m[2])
 		}
 		p.nestedModels(i, line)
 		p.enums(i, line)
@@ -406,6 +428,33 @@ func (p *parser) opTable(lines []string, i int) int {
 		p.c.Ops = append(p.c.Ops, op)
 	}
 	return i - 1
+}
+
+// queryParams reads "- `op`: `a`:string, `b`:UrgencyEnum" for an operation
+// of the table above it.
+func (p *parser) queryParams(line int, name, list string) {
+	op := p.c.Op(name)
+	if op == nil {
+		p.fail(line, "query parameters of %s, which no table lists", name)
+		return
+	}
+	if op.Query != nil {
+		p.fail(line, "query parameters of %s listed twice", name)
+		return
+	}
+	fs, err := fieldList(list, false)
+	if err != nil {
+		p.fail(line, "%s query: %v", name, err)
+		return
+	}
+	seen := map[string]bool{}
+	for _, f := range fs {
+		if seen[f.Name] {
+			p.fail(line, "%s query: %s twice", name, f.Name)
+		}
+		seen[f.Name] = true
+	}
+	op.Query = fs
 }
 
 func parseResponse(code int, s string) (Response, error) {
@@ -881,6 +930,9 @@ func (p *parser) resolve() {
 		}
 		if op.Body != "" {
 			visit(op.Name, &Type{Kind: TRef, Name: op.Body})
+		}
+		for _, q := range op.Query {
+			visit(op.Name+"?"+q.Name, q.Type)
 		}
 	}
 	for n := range p.c.Enums {

@@ -12,9 +12,13 @@ import (
 )
 
 // Phases order the operations so that each finds what it needs; within a
-// phase, operations run in the document's order.
+// phase, operations run in the document's order. User actions (§5) come
+// first, on the demo as it was loaded: alice's and bob's actions, before §4
+// approves, rejects, renews and terminates what they are about. The one
+// order §5 approves (rna-seq) is one no §4 driver touches.
 const (
-	phaseCreate    = iota // users, customers, projects, offerings, plans
+	phaseActions   = iota // every §5 operation
+	phaseCreate           // users, customers, projects, offerings, plans
 	phaseUpdate           // users_partial_update
 	phaseGrant            // add_user
 	phaseRoles            // list_users and their counts, while the grant exists
@@ -96,7 +100,7 @@ func filterOf(key string, f objFunc) func(r *run) (url.Values, error) {
 }
 
 func fixedFilter(v url.Values) func(r *run) (url.Values, error) {
-	return func(*run) (url.Values, error) { return v, nil }
+	return func(*run) (url.Values, error) { return cloneValues(v), nil }
 }
 
 var lists = map[string]listSpec{
