@@ -50,6 +50,7 @@ Usage:
   heed migrate [flags]               apply pending schema migrations
   heed demo [flags]                  load the demo data set into the database
   heed token create --user NAME      mint an API token for a user
+  heed actions update [flags]        run user-action detection now (--provider TYPE, --user NAME)
   heed version                       print the version
 
 Every flag can also be set in the environment: --database-url is HEED_DATABASE_URL.
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = loadDemo(ctx, args[1:], stderr, getenv)
 	case "token":
 		err = token(ctx, args[1:], stdout, stderr, getenv)
+	case "actions":
+		err = actions(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "heed", version)
 		return 0
@@ -206,7 +209,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 		retentionDays   int
 	)
 	schedules := scheduleFlag{}
+	var actions actionFlags
 	c.register(fs)
+	actions.register(fs)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.BoolVar(&loadDemo, "demo", false, "load the demo data set (users with PUBLICLY KNOWN tokens) into an empty database at start")
 	fs.BoolVar(&noWorkers, "no-workers", false, "serve the API only; run no jobs (for replicas beside a worker)")
@@ -236,12 +241,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 		return err
 	}
 	slog.SetDefault(log)
-	a, err := app.New(ctx, app.Config{
+	cfg := app.Config{
 		Addr: addr, DatabaseURL: c.databaseURL, Demo: loadDemo, Work: !noWorkers, Migrate: !noMigrate,
 		Schedules: schedules, MaxWorkers: maxWorkers, TokenLifetime: tokenLifetime, TrustProxy: trustProxy,
 		DrainGrace: drainGrace, ShutdownTimeout: shutdownTimeout, JobStopTimeout: jobStopTimeout,
 		DB: c.dbConfig(), Logger: log, HistoryRetentionDays: retentionDays,
-	})
+	}
+	if err := actions.apply(&cfg); err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -365,6 +365,7 @@ func registerUserActions(api huma.API, svc *useractions.Service) {
 	registerExecute(api, svc)
 	registerExecutions(api, svc)
 	registerProviders(api, svc)
+	registerSendNotification(api, svc)
 }
 
 func registerSilence(api huma.API, svc *useractions.Service) {
@@ -607,6 +608,34 @@ func registerProviders(api huma.API, svc *useractions.Service) {
 			return nil, err
 		}
 		return scheduled(t, "User actions update for "+u.Username+" has been scheduled"), nil
+	})
+}
+
+// registerSendNotification adds the staff-only digest for one user.
+func registerSendNotification(api huma.API, svc *useractions.Service) {
+	type sendOut struct {
+		Body struct {
+			Status  string `json:"status"`
+			Message string `json:"message"`
+		}
+	}
+	huma.Register(api, huma.Operation{
+		OperationID: "users_send_notification", Method: http.MethodPost, Path: "/api/users/{uuid}/send_notification/",
+		DefaultStatus: http.StatusAccepted, Summary: "Send a user the digest of their actions now (staff)", Tags: usersTag,
+		Description: "Sent by a background job, whatever the thresholds; a user who opted out or has no visible action gets none.",
+		Security:    authRequired, Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
+	}, func(ctx context.Context, in *UserPath) (*sendOut, error) {
+		id, err := ParseUUID(in.UUID)
+		if err != nil {
+			return nil, err
+		}
+		u, err := svc.SendNotification(ctx, CurrentUser(ctx), id)
+		if err != nil {
+			return nil, err
+		}
+		out := &sendOut{}
+		out.Body.Status, out.Body.Message = "scheduled", "Notification for "+u.Username+" has been scheduled"
+		return out, nil
 	})
 }
 

@@ -18,21 +18,23 @@ import (
 // User is the Waldur-family user representation (Waldur's User model, the
 // keys heed has; every key of that model is optional for its clients).
 type User struct {
-	URL               string           `json:"url" format:"uri"`
-	UUID              string           `json:"uuid" pattern:"^[0-9a-f]{32}$" doc:"32 hex characters."`
-	Username          string           `json:"username"`
-	FullName          string           `json:"full_name"`
-	FirstName         string           `json:"first_name"`
-	LastName          string           `json:"last_name"`
-	JobTitle          string           `json:"job_title"`
-	Email             string           `json:"email"`
-	IsStaff           bool             `json:"is_staff"`
-	IsSupport         bool             `json:"is_support"`
-	IsActive          bool             `json:"is_active"`
-	PreferredLanguage string           `json:"preferred_language" doc:"The most preferred language tag, or empty."`
-	Permissions       []UserPermission `json:"permissions" doc:"The user's active roles."`
-	DateJoined        time.Time        `json:"date_joined"`
-	HasUsablePassword bool             `json:"has_usable_password" doc:"Whether password login is possible for this user."`
+	URL               string `json:"url" format:"uri"`
+	UUID              string `json:"uuid" pattern:"^[0-9a-f]{32}$" doc:"32 hex characters."`
+	Username          string `json:"username"`
+	FullName          string `json:"full_name"`
+	FirstName         string `json:"first_name"`
+	LastName          string `json:"last_name"`
+	JobTitle          string `json:"job_title"`
+	Email             string `json:"email"`
+	IsStaff           bool   `json:"is_staff"`
+	IsSupport         bool   `json:"is_support"`
+	IsActive          bool   `json:"is_active"`
+	PreferredLanguage string `json:"preferred_language" doc:"The most preferred language tag, or empty."`
+	// NotificationsEnabled false opts out of digest emails.
+	NotificationsEnabled bool             `json:"notifications_enabled"`
+	Permissions          []UserPermission `json:"permissions" doc:"The user's active roles."`
+	DateJoined           time.Time        `json:"date_joined"`
+	HasUsablePassword    bool             `json:"has_usable_password" doc:"Whether password login is possible for this user."`
 	// heed's extensions.
 	PreferredLanguages []string  `json:"preferred_languages" doc:"heed extension: BCP 47 language tags, most preferred first."`
 	Created            time.Time `json:"created" doc:"heed extension: same as date_joined."`
@@ -73,7 +75,7 @@ func userOut(l links, u *auth.User, perms []marketplace.UserPermission) User {
 		URL: l.to("users", u.UUID), UUID: HexUUID(u.UUID), Username: u.Username, FullName: u.FullName,
 		FirstName: u.FirstName, LastName: u.LastName, JobTitle: u.JobTitle, Email: u.Email,
 		IsStaff: u.IsStaff, IsSupport: u.IsSupport, IsActive: u.IsActive,
-		PreferredLanguages: u.PreferredLanguages, HasUsablePassword: u.HasPassword,
+		PreferredLanguages: u.PreferredLanguages, HasUsablePassword: u.HasPassword, NotificationsEnabled: u.NotificationsEnabled,
 		Permissions: make([]UserPermission, len(perms)),
 		DateJoined:  u.Created.UTC(), Created: u.Created.UTC(), Modified: u.Modified.UTC(),
 	}
@@ -142,17 +144,18 @@ type usersListInput struct {
 // Waldur's request models have many more keys; those heed does not keep are
 // ignored, as DRF ignores undeclared keys.
 type UserFields struct {
-	Email              *string   `json:"email,omitempty" maxLength:"254" format:"email"`
-	FullName           *string   `json:"full_name,omitempty" maxLength:"150"`
-	FirstName          *string   `json:"first_name,omitempty" maxLength:"150" doc:"With last_name, sets full_name when that is not given."`
-	LastName           *string   `json:"last_name,omitempty" maxLength:"150"`
-	JobTitle           *string   `json:"job_title,omitempty" maxLength:"150"`
-	IsStaff            *bool     `json:"is_staff,omitempty"`
-	IsSupport          *bool     `json:"is_support,omitempty"`
-	IsActive           *bool     `json:"is_active,omitempty"`
-	PreferredLanguage  *string   `json:"preferred_language,omitempty" maxLength:"35" doc:"A language tag; it becomes the first of preferred_languages."`
-	PreferredLanguages *[]string `json:"preferred_languages,omitempty" doc:"heed extension: language tags, most preferred first."`
-	Password           *string   `json:"password,omitempty" minLength:"8" doc:"Write-only; enables POST /api-auth/password/. At most 72 bytes (bcrypt's limit)."`
+	Email                *string   `json:"email,omitempty" maxLength:"254" format:"email"`
+	FullName             *string   `json:"full_name,omitempty" maxLength:"150"`
+	FirstName            *string   `json:"first_name,omitempty" maxLength:"150" doc:"With last_name, sets full_name when that is not given."`
+	LastName             *string   `json:"last_name,omitempty" maxLength:"150"`
+	JobTitle             *string   `json:"job_title,omitempty" maxLength:"150"`
+	IsStaff              *bool     `json:"is_staff,omitempty"`
+	IsSupport            *bool     `json:"is_support,omitempty"`
+	IsActive             *bool     `json:"is_active,omitempty"`
+	PreferredLanguage    *string   `json:"preferred_language,omitempty" maxLength:"35" doc:"A language tag; it becomes the first of preferred_languages."`
+	PreferredLanguages   *[]string `json:"preferred_languages,omitempty" doc:"heed extension: language tags, most preferred first."`
+	NotificationsEnabled *bool     `json:"notifications_enabled,omitempty" doc:"false opts out of digest emails."`
+	Password             *string   `json:"password,omitempty" minLength:"8" doc:"Write-only; enables POST /api-auth/password/. At most 72 bytes (bcrypt's limit)."`
 }
 
 func (f UserFields) input(username *string) auth.UserInput {
@@ -167,7 +170,7 @@ func (f UserFields) input(username *string) auth.UserInput {
 	return auth.UserInput{
 		Username: username, Email: f.Email, FullName: f.FullName, FirstName: f.FirstName, LastName: f.LastName,
 		JobTitle: f.JobTitle, IsStaff: f.IsStaff, IsSupport: f.IsSupport, IsActive: f.IsActive,
-		PreferredLanguages: langs, Password: f.Password,
+		PreferredLanguages: langs, Password: f.Password, NotificationsEnabled: f.NotificationsEnabled,
 	}
 }
 

@@ -552,7 +552,7 @@ func TestUsersCreate(t *testing.T) {
 				"uuid": id, "username": "nina", "email": "nina@example.com", "full_name": "Nina Newcomer",
 				"is_staff": false, "is_support": true, "is_active": true,
 				"preferred_languages": []any{"de-CH", "en"}, "preferred_language": "de-CH", "has_usable_password": true,
-				"first_name": "", "last_name": "", "job_title": "", "permissions": []any{},
+				"first_name": "", "last_name": "", "job_title": "", "permissions": []any{}, "notifications_enabled": true,
 				"url": created["url"], "date_joined": created["created"],
 				"created": created["created"], "modified": created["modified"],
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/heed-dev/heed/internal/demo"
 	"github.com/heed-dev/heed/internal/history"
 	"github.com/heed-dev/heed/internal/jobs"
+	"github.com/heed-dev/heed/internal/mail"
 	"github.com/heed-dev/heed/internal/marketplace"
 	"github.com/heed-dev/heed/internal/useractions"
 	"github.com/heed-dev/heed/internal/useractions/provider"
@@ -64,8 +65,11 @@ type Config struct {
 	ExpirationReminders []int
 	// Digest says what digest emails say about the site.
 	Digest useractions.DigestConfig
-	DB     db.Config
-	Logger *slog.Logger
+	// SMTPURL is where digests go (smtp:// or smtps://); empty logs them.
+	SMTPURL  string
+	MailFrom string
+	DB       db.Config
+	Logger   *slog.Logger
 	// Clock is injected by tests; nil means the wall clock.
 	Clock func() time.Time
 }
@@ -135,6 +139,11 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.Actions = useractions.New(d, nil, settings, log)
 	a.Actions.Digest = cfg.Digest
+	sender, err := mail.Open(cfg.SMTPURL, cfg.MailFrom, log)
+	if err != nil {
+		return err
+	}
+	a.Actions.Mail = useractions.MailVia(sender)
 	a.Actions.Register(a.Market.PendingOrders(cfg.PendingOrderHours))
 	a.Actions.Register(a.Market.ExpiringResources(cfg.ExpirationReminders))
 	a.Actions.RegisterJobs(reg)

@@ -39,8 +39,10 @@ type User struct {
 	IsActive           bool
 	PreferredLanguages []string
 	HasPassword        bool
-	Created            time.Time
-	Modified           time.Time
+	// NotificationsEnabled false opts the user out of digest emails.
+	NotificationsEnabled bool
+	Created              time.Time
+	Modified             time.Time
 }
 
 // SeesEverything reports whether u may read every object (staff and support).
@@ -59,7 +61,7 @@ type Service struct {
 }
 
 const userColumns = `id, uuid, username, email, full_name, first_name, last_name, job_title, is_staff, is_support,
-	is_active, preferred_languages, password_hash IS NOT NULL, created, modified`
+	is_active, preferred_languages, password_hash IS NOT NULL, notifications_enabled, created, modified`
 
 func scanUser(r db.Scanner) (*User, error) {
 	var (
@@ -68,7 +70,7 @@ func scanUser(r db.Scanner) (*User, error) {
 		id    string
 	)
 	if err := r.Scan(&u.ID, &id, &u.Username, &u.Email, &u.FullName, &u.FirstName, &u.LastName, &u.JobTitle,
-		&u.IsStaff, &u.IsSupport, &u.IsActive, &langs, &u.HasPassword, &u.Created, &u.Modified); err != nil {
+		&u.IsStaff, &u.IsSupport, &u.IsActive, &langs, &u.HasPassword, &u.NotificationsEnabled, &u.Created, &u.Modified); err != nil {
 		return nil, err
 	}
 	var err error
@@ -257,6 +259,8 @@ type UserInput struct {
 	IsActive           *bool
 	PreferredLanguages *[]string
 	Password           *string
+	// NotificationsEnabled nil keeps (or, creating, enables) digests.
+	NotificationsEnabled *bool
 }
 
 // fillFullName derives full_name from first and last name when only those
@@ -372,11 +376,12 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, in UserInput) (u 
 		var id int64
 		in.fillFullName(nil)
 		if err := tx.QueryRow(ctx, `INSERT INTO users (uuid, username, email, full_name, first_name, last_name, job_title,
-				is_staff, is_support, is_active, preferred_languages, password_hash, created, modified)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+				is_staff, is_support, is_active, preferred_languages, password_hash, notifications_enabled, created, modified)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			uuid.New().String(), *in.Username, deref(in.Email, ""), deref(in.FullName, ""), deref(in.FirstName, ""),
 			deref(in.LastName, ""), deref(in.JobTitle, ""), deref(in.IsStaff, false),
-			deref(in.IsSupport, false), deref(in.IsActive, true), string(langJSON), pw, now, now).Scan(&id); err != nil {
+			deref(in.IsSupport, false), deref(in.IsActive, true), string(langJSON), pw, deref(in.NotificationsEnabled, true),
+			now, now).Scan(&id); err != nil {
 			if db.IsUniqueViolation(err) {
 				return usernameTaken(err)
 			}
@@ -439,6 +444,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id uuid.UUID, in 
 		}
 		if in.JobTitle != nil {
 			set("job_title", *in.JobTitle)
+		}
+		if in.NotificationsEnabled != nil {
+			set("notifications_enabled", *in.NotificationsEnabled)
 		}
 		if in.IsStaff != nil {
 			set("is_staff", *in.IsStaff)

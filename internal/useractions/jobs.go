@@ -31,10 +31,12 @@ type UpdateArgs struct {
 // Kind implements river.JobArgs.
 func (UpdateArgs) Kind() string { return "user_actions_update" }
 
-// InsertOpts folds repeated requests for the same detection while one waits.
+// InsertOpts folds repeated requests for the same detection into the one
+// waiting or running (River requires running among unique states).
 func (UpdateArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning,
+		rivertype.JobStateScheduled,
 	}}}
 }
 
