@@ -116,6 +116,7 @@ type fuzzer struct {
 	names       map[string]string            // uuid → "customers: Alice Research", for reports
 	refs        map[string]map[string]string // uuid → its references (offering_uuid → …)
 	versions    map[string][]string          // object uuid → version ids
+	ids         map[string][]string          // collection path → ids of objects known by id
 	allVersions []string
 	usernames   []string
 	emails      []string
@@ -147,7 +148,7 @@ func newFuzzer(t *testing.T, h *apptest.Harness, s settings) *fuzzer {
 			// A redirect is a response like any other: it must be declared.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		pools: map[string][]string{}, names: map[string]string{}, refs: map[string]map[string]string{}, versions: map[string][]string{},
+		pools: map[string][]string{}, names: map[string]string{}, refs: map[string]map[string]string{}, versions: map[string][]string{}, ids: map[string][]string{},
 		protected: map[string]bool{}, hist: map[int]int{}, opSent: map[string]int{}, op2xx: map[string]int{},
 		groups: map[string]*group{},
 	}
@@ -270,7 +271,7 @@ func (f *fuzzer) discover() {
 		s := f.doc.resolve(ok.Content["application/json"].Schema)
 		items, _ := s["items"].(map[string]any)
 		props, _ := f.doc.resolve(items)["properties"].(map[string]any)
-		if props["uuid"] == nil {
+		if props["uuid"] == nil && props["id"] == nil {
 			continue
 		}
 		r := f.setupRequest(op, nil)
@@ -354,6 +355,12 @@ func (f *fuzzer) setupRequest(op *operation, body any) *request {
 
 // remember adds an object seen in a response to the pools.
 func (f *fuzzer) remember(collection string, obj map[string]any) {
+	if id, ok := obj["id"].(float64); ok && len(f.ids[collection]) < 200 {
+		s := strconv.FormatInt(int64(id), 10)
+		if !slices.Contains(f.ids[collection], s) {
+			f.ids[collection] = append(f.ids[collection], s)
+		}
+	}
 	u, _ := obj["uuid"].(string)
 	if u == "" || len(f.pools[collection]) >= 200 {
 		return
@@ -385,6 +392,9 @@ func (f *fuzzer) remember(collection string, obj map[string]any) {
 	}
 	if e, ok := obj["email"].(string); ok && e != "" {
 		f.emails = append(f.emails, e)
+	}
+	if f.names[u] != "" {
+		return
 	}
 	f.names[u] = strings.Trim(collection[strings.LastIndex(strings.TrimSuffix(collection, "/"), "/")+1:], "/") + ": " + label
 }
@@ -539,6 +549,15 @@ func (f *fuzzer) harvest(r *request, res *result) {
 		}
 		if u, ok := m["order_uuid"].(string); ok {
 			f.remember(f.poolFor("order"), map[string]any{"uuid": u})
+		}
+	}
+	if l, ok := v.([]any); ok && r.op.Method == "GET" && !strings.Contains(r.op.Path, "{") {
+		// Lists: objects that appeared since discovery (user actions
+		// after a recompute, for one) become targets too.
+		for _, x := range l {
+			if m, ok := x.(map[string]any); ok {
+				f.remember(r.op.Path, m)
+			}
 		}
 	}
 	if l, ok := v.([]any); ok && r.op.Method == "GET" && strings.HasSuffix(r.op.Path, "/{uuid}/history/") {

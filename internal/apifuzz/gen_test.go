@@ -303,6 +303,11 @@ func (g *gen) pathValue(op *operation, p param, r *request) string {
 	case "uuid":
 		return g.uuidFrom(g.f.collectionOf(op.Path), true)
 	case "id":
+		if !strings.Contains(op.Path, "/history/") {
+			if ids := g.f.ids[g.f.collectionOf(op.Path)]; len(ids) > 0 && !g.chance(g.hostileP+0.1) {
+				return pick(g, ids)
+			}
+		}
 		return g.versionID(r.pathVals["uuid"])
 	}
 	return g.str(p.Name, p.Schema)
