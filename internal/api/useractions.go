@@ -213,7 +213,8 @@ type Execution struct {
 	ExecutedAt            time.Time       `json:"executed_at"`
 	Success               bool            `json:"success"`
 	ErrorMessage          string          `json:"error_message"`
-	ExecutionMetadata     json.RawMessage `json:"execution_metadata" doc:"What the corrective action returned (a JSON object)."`
+	ExecutionMetadata     string          `json:"execution_metadata" doc:"What the corrective action returned, as JSON text (Waldur's client types it a string)."`
+	Metadata              json.RawMessage `json:"metadata" doc:"heed extension: the same, as a JSON object."`
 	ActionUUID            string          `json:"action_uuid" pattern:"^[0-9a-f]{32}$" doc:"heed extension: the action, which may since be gone."`
 	ActionType            string          `json:"action_type" doc:"heed extension."`
 	ActionTitle           string          `json:"action_title" doc:"heed extension."`
@@ -226,7 +227,7 @@ func executionOut(e *useractions.Execution) Execution {
 		meta = json.RawMessage("{}")
 	}
 	return Execution{ID: e.ID, CorrectiveActionLabel: e.CorrectiveActionLabel, ExecutedAt: e.ExecutedAt.UTC(), Success: e.Success,
-		ErrorMessage: e.ErrorMessage, ExecutionMetadata: meta, ActionUUID: HexUUID(e.ActionUUID), ActionType: e.ActionType,
+		ErrorMessage: e.ErrorMessage, ExecutionMetadata: string(meta), Metadata: meta, ActionUUID: HexUUID(e.ActionUUID), ActionType: e.ActionType,
 		ActionTitle: e.ActionTitle, RelatedObjectType: e.Object.Type}
 }
 
