@@ -247,9 +247,11 @@ func (s *Service) Redetect(ctx context.Context, tx *db.Tx, objects []provider.Ob
 // rows, one detection pass, and batches of writes.
 func (s *Service) detect(ctx context.Context, tx *db.Tx, p provider.Provider, scope provider.Scope) (created, updated, deleted int, err error) {
 	at := p.ActionType()
-	// One detection per action type at a time, so a full run and a change's
-	// re-detection never write what the other has just undone.
-	if err := tx.LockKey(ctx, "user_actions:"+at); err != nil {
+	// A full run holds its action type alone, so it and a change's
+	// re-detection never write what the other has just undone; re-detections
+	// of different objects share the lock (the same object's changes are
+	// already serialised by its row lock).
+	if err := tx.LockKey(ctx, "user_actions:"+at, scope.Objects != nil); err != nil {
 		return 0, 0, 0, err
 	}
 	now := tx.Now()
