@@ -138,6 +138,8 @@ type fuzzer struct {
 	stoppedEarly                  string
 	sendTime, fingerprintTime     time.Duration
 	trace                         io.Writer // HEED_FUZZ_TRACE: every exchange, one line each
+	recent                        []string  // the last successful changes, for state-dependent failures
+	opsFilter                     string
 }
 
 func newFuzzer(t *testing.T, h *apptest.Harness, s settings) *fuzzer {
@@ -168,6 +170,9 @@ func newFuzzer(t *testing.T, h *apptest.Harness, s settings) *fuzzer {
 	all, err := f.doc.operations()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s.ops != nil {
+		f.opsFilter = s.ops.String()
 	}
 	for _, op := range all {
 		if s.ops == nil || s.ops.MatchString(op.Key) {
@@ -526,6 +531,13 @@ func (f *fuzzer) attempt(r *request) (*result, []problem) {
 	f.fingerprintTime += time.Since(sent)
 	f.snap = after
 	f.harvest(r, res)
+	if res.err == nil && res.status/100 == 2 && r.op.mutating() {
+		f.recent = append(f.recent, fmt.Sprintf("#%d %s %s [%s] %s → %d", r.index, r.op.Method, r.target(), r.token,
+			cut(showBytes(r.bodyBytes()), 300), res.status))
+		if len(f.recent) > 5 {
+			f.recent = f.recent[1:]
+		}
+	}
 	if f.trace != nil {
 		fmt.Fprintf(f.trace, "#%d %s %s %s [%s] body=%s → %d %s\n", r.index, r.op.Method, r.target(), r.op.Key, r.token,
 			cut(showBytes(r.bodyBytes()), 300), res.status, cut(showBytes(bytes.TrimSpace(res.body)), 200))
@@ -698,6 +710,14 @@ func (f *fuzzer) conform(r *request, res *result, declared *response) []problem 
 		ps = append(ps, problem{"response does not match the document", "$schema property", "body has a $schema property"})
 	}
 	return ps
+}
+
+// opsEnv repeats the operations filter for a replay command.
+func (f *fuzzer) opsEnv() string {
+	if f.opsFilter == "" {
+		return ""
+	}
+	return " HEED_FUZZ_OPS=" + shellQuote(f.opsFilter)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

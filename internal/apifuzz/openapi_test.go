@@ -32,8 +32,9 @@ type operation struct {
 	Path   string // template, e.g. /api/customers/{uuid}/
 	Params []param
 	// Body is the request body schema, nil when the operation takes none.
-	Body      map[string]any
-	Responses map[string]*response
+	Body         map[string]any
+	BodyRequired bool
+	Responses    map[string]*response
 }
 
 type param struct {
@@ -63,7 +64,8 @@ func (d *document) operations() ([]*operation, error) {
 			var op struct {
 				Parameters  []param `json:"parameters"`
 				RequestBody *struct {
-					Content map[string]struct {
+					Required bool `json:"required"`
+					Content  map[string]struct {
 						Schema map[string]any `json:"schema"`
 					} `json:"content"`
 				} `json:"requestBody"`
@@ -77,6 +79,7 @@ func (d *document) operations() ([]*operation, error) {
 				Params: op.Parameters, Responses: op.Responses,
 			}
 			if op.RequestBody != nil {
+				o.BodyRequired = op.RequestBody.Required
 				if s := op.RequestBody.Content["application/json"].Schema; s != nil {
 					o.Body = s
 				} else {
@@ -415,7 +418,8 @@ func (d *document) requestViolations(r *request) []string {
 		return out
 	}
 	b := r.bodyBytes()
-	if b == nil {
+	if b == nil || len(strings.TrimSpace(string(b))) == 0 && !r.op.BodyRequired {
+		// No body, or an empty one, where the body is optional.
 		return out
 	}
 	if !utf8.Valid(b) {

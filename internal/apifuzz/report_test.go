@@ -29,6 +29,10 @@ type cause struct {
 	problem problem
 	count   int
 	first   int // index of the first request that showed it
+	// before are the last successful changes before the first request,
+	// kept when the minimal request holds nothing hostile: the failure
+	// then depends on state those changes made.
+	before []string
 }
 
 const (
@@ -69,6 +73,9 @@ func (f *fuzzer) record(r *request, res *result, p problem) {
 		mr, mres, mp = f.minimise(key, r, res, p)
 	}
 	c := &cause{tags: f.causes(mr), req: mr, res: mres, problem: mp, count: 1, first: r.index}
+	if len(c.tags) == 0 && p.kind == "5xx" {
+		c.before = slices.Clone(f.recent)
+	}
 	for _, o := range g.causes {
 		if slices.Equal(o.tags, c.tags) {
 			o.count++
@@ -112,6 +119,12 @@ func (f *fuzzer) minimise(key string, r *request, res *result, p problem) (*requ
 	if cur.hasBody || cur.rawBody != nil {
 		c := cur.clone()
 		c.hasBody, c.body, c.rawBody, c.ctype = false, nil, nil, ""
+		try(c)
+	}
+	if cur.hasBody || cur.rawBody != nil {
+		empty := "{}"
+		c := cur.clone()
+		c.hasBody, c.body, c.rawBody = false, nil, &empty
 		try(c)
 	}
 	for i := len(cur.query) - 1; i >= 0; i-- {
@@ -502,6 +515,16 @@ func (f *fuzzer) report() {
 				fmt.Fprintf(&b, "    problem: %s\n", cut(c.problem.detail, 400))
 			}
 			fmt.Fprintf(&b, "    %s\n", c.req.curl())
+			if len(c.before) > 0 {
+				b.WriteString("    the last successful changes before it:\n")
+				for _, l := range c.before {
+					fmt.Fprintf(&b, "      %s\n", l)
+				}
+			}
+			if c.first >= 0 {
+				fmt.Fprintf(&b, "    replay the run up to it: HEED_FUZZ_SEED=%d HEED_FUZZ_REQUESTS=%d%s HEED_FUZZ_TRACE=/tmp/fuzz-{db}.log go test -count=1 -run 'TestAPIFuzz/%s' ./internal/apifuzz/\n",
+					f.seed, c.first+1, f.opsEnv(), f.dbName)
+			}
 		}
 		if g.unattributed > 0 {
 			fmt.Fprintf(&b, "(%d more requests with other inputs)\n", g.unattributed)
