@@ -41,8 +41,12 @@ func (s *Service) UserPermissions(ctx context.Context, userIDs []int64) (out map
 	for _, id := range userIDs {
 		args = append(args, id)
 	}
-	// Not Reader(): its prepared-statement cache would keep one statement
-	// per list length.
+	if len(userIDs) == 1 {
+		// /api/users/me/ and retrieves: one statement, prepared once.
+		return out, scanPermissions(ctx, s.DB.Reader(), args, "?", out)
+	}
+	// Not Reader() for pages: its prepared-statement cache would keep one
+	// statement per list length.
 	err = s.DB.ReadTx(ctx, func(c db.Conn) error {
 		return scanPermissions(ctx, c, args, marks[:len(marks)-2], out)
 	})
