@@ -23,7 +23,7 @@
 // dropped, strings shortened, one at a time, while it fails the same way)
 // and reported with a curl command.
 //
-// The package holds only tests. A CI-sized run (2000 requests per
+// The package holds only tests. A CI-sized run (3000 requests per
 // database) is part of `go test ./...`; a longer one is
 //
 //	HEED_FUZZ_REQUESTS=20000 go test -count=1 -run TestAPIFuzz ./internal/apifuzz/

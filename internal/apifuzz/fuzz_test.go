@@ -24,14 +24,14 @@ import (
 )
 
 var (
-	flagN    = flag.Int("apifuzz.n", 0, "requests per database (default $HEED_FUZZ_REQUESTS, else 2000)")
+	flagN    = flag.Int("apifuzz.n", 0, "requests per database (default $HEED_FUZZ_REQUESTS, else 3000)")
 	flagSeed = flag.Uint64("apifuzz.seed", 0, "seed (default $HEED_FUZZ_SEED, else 1)")
 	flagOps  = flag.String("apifuzz.ops", "", `regular expression over "METHOD /path" choosing operations (default $HEED_FUZZ_OPS, else all)`)
 )
 
 // defaultRequests keeps the CI run near a minute per database under -race
 // on two cores.
-const defaultRequests = 2000
+const defaultRequests = 3000
 
 type settings struct {
 	n       int
