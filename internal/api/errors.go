@@ -156,6 +156,12 @@ func drfFromHuma(logger *slog.Logger) func(huma.Context, int, string, ...error) 
 			return validationError(status, msg, errList)
 		case status == http.StatusRequestEntityTooLarge:
 			return detailError(status, msgBodyTooLarge)
+		case status == http.StatusUnsupportedMediaType:
+			ct := ""
+			if ctx != nil {
+				ct = ctx.Header("Content-Type")
+			}
+			return detailError(status, fmt.Sprintf("Unsupported media type %q in request.", ct))
 		case status == http.StatusNotFound:
 			return detailError(status, msgNotFound)
 		}

@@ -124,7 +124,9 @@ func registerRoleActions(api huma.API, svc *marketplace.Service, prefix, opPrefi
 	})
 	registerList(api, huma.Operation{
 		OperationID: opPrefix + "_list_users", Path: prefix + "{uuid}/list_users/",
-		Summary: "List role holders", Tags: []string{tag}, Security: authRequired, Errors: errsRead,
+		Summary: "List role holders", Tags: []string{tag}, Security: authRequired,
+		// Offerings are public, but who manages one is the provider's business: 403.
+		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
 	}, func(ctx context.Context, in *listUsersInput, page db.Page) ([]RoleAssignment, int, error) {
 		id, err := in.parse()
 		if err != nil {

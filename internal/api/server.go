@@ -189,6 +189,12 @@ func validationIs400(api huma.API) {
 				r.Description = http.StatusText(http.StatusBadRequest)
 				op.Responses["400"] = &r
 			}
+			if op.RequestBody != nil && op.Responses["415"] == nil {
+				// Bodies are JSON; Huma refuses other content types.
+				r := *op.Responses["422"]
+				r.Description = http.StatusText(http.StatusUnsupportedMediaType)
+				op.Responses["415"] = &r
+			}
 			delete(op.Responses, "422")
 		}
 	}

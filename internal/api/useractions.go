@@ -437,17 +437,29 @@ func registerExecute(api huma.API, svc *useractions.Service) {
 			Parameters  map[string]any `json:"parameters,omitempty" doc:"Optional, per action: Renew Resource takes extension_months or extension_days."`
 		}
 	}
+	failure := func(desc string) *huma.Response {
+		return &huma.Response{Description: desc, Content: map[string]*huma.MediaType{
+			"application/json": {Schema: (&executeError{}).Schema(nil)},
+		}}
+	}
 	huma.Register(api, huma.Operation{
 		OperationID: "user_actions_execute_action", Method: http.MethodPost, Path: "/api/user-actions/{uuid}/execute_action/",
 		Summary: "Execute a corrective action of one of my actions", Tags: actionsTag, Security: authRequired,
 		Description: "API actions act through the same service calls as their endpoints (approve, reject, renew, terminate) and " +
 			"need the same permissions; navigate actions answer where to go. Every attempt is recorded. A failed action answers " +
-			"400 or 409 with detail and error; an unknown label 404.",
-		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound, http.StatusConflict, http.StatusInternalServerError},
+			"400 or 409 with detail and error; an unknown action or label 404 (detail and error too).",
+		// Failures carry Waldur's "error" beside DRF's "detail"; a malformed
+		// body is still an ordinary DRF 400.
+		Responses: map[string]*huma.Response{
+			"404": failure("The action is not yours or has no corrective action with that label."),
+			"409": failure("The corrective action failed: the object moved on, or a permission is missing."),
+			"500": failure("heed failed."),
+		},
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized},
 	}, func(ctx context.Context, in *executeInput) (*body[executeOut], error) {
 		id, err := in.parse()
 		if err != nil {
-			return nil, err
+			return nil, &executeError{status: http.StatusNotFound, msg: msgNotFound}
 		}
 		o, err := svc.Execute(ctx, CurrentUser(ctx), id, in.Body.ActionLabel, in.Body.Parameters)
 		if err != nil {

@@ -17,6 +17,8 @@ func TestCheckers(t *testing.T) {
 			`{"a":["x","y"],"b":["z"]}`:               true,
 			`{"detail":["a field named detail"]}`:     true,
 			`{"detail":"x","code":"not_found"}`:       false,
+			`{"detail":"x","error":"x"}`:              true,
+			`{"detail":"x","error":1}`:                false,
 			`{"detail":""}`:                           false,
 			`{}`:                                      false,
 			`[]`:                                      false,

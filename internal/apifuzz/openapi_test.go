@@ -460,6 +460,10 @@ func drfShape(body []byte) string {
 		return "body is an empty object"
 	}
 	if d, ok := m["detail"].(string); ok {
+		// execute_action's failures also carry Waldur's "error" (issue 12).
+		if e, isErr := m["error"].(string); len(m) == 2 && isErr && e != "" {
+			return ""
+		}
 		if len(m) != 1 {
 			return "detail object has other keys too"
 		}
