@@ -101,6 +101,7 @@ func actions(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		reports, err := a.Actions.Update(ctx, t, users)
 		stop()
 		if err != nil {
+			p.line(t + ": error: " + err.Error()) // ends the progress line too
 			return err
 		}
 		if reports == nil {
