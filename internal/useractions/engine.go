@@ -231,7 +231,7 @@ func (s *Service) Redetect(ctx context.Context, tx *db.Tx, objects []provider.Ob
 	}
 	rows.Close()
 	for _, r := range s.providers {
-		if disabled[r.p.ActionType()] {
+		if disabled[r.p.ActionType()] || !concerns(r.p, objects) {
 			continue
 		}
 		if _, _, _, err := s.detect(ctx, tx, r.p, provider.Scope{Objects: objects}); err != nil {
@@ -239,6 +239,25 @@ func (s *Service) Redetect(ctx context.Context, tx *db.Tx, objects []provider.Ob
 		}
 	}
 	return nil
+}
+
+// concerns reports whether p's actions may be about any of objects: only
+// providers that name their object types (ObjectTables) re-detect on
+// changes. Others (a per-user provider through provider.Batch would loop
+// over every affected user inside the change's transaction) wait for the
+// periodic run.
+func concerns(p provider.Provider, objects []provider.ObjectRef) bool {
+	ot, ok := p.(ObjectTables)
+	if !ok {
+		return false
+	}
+	tables := ot.ObjectTables()
+	for _, o := range objects {
+		if _, ok := tables[o.Type]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // detect runs one provider within scope and brings the stored rows in step:
