@@ -192,6 +192,9 @@ func Batch(p PerUser) Provider { return batched{p} }
 
 type batched struct{ PerUser }
 
+// Unwrap returns the per-user provider, so the registry names its type.
+func (b batched) Unwrap() any { return b.PerUser }
+
 func (b batched) Detect(ctx context.Context, c db.Conn, now time.Time, scope Scope) ([]Action, error) {
 	users, err := b.AffectedUsers(ctx, c, now)
 	if err != nil {
