@@ -98,7 +98,7 @@ func userActionOut(a *useractions.Action, now time.Time) (UserAction, error) {
 // ActionFilters are the list, summary and bulk_silence filters.
 type ActionFilters struct {
 	ActionType      string       `query:"action_type" doc:"Exact action type, e.g. pending_order."`
-	Urgency         string       `query:"urgency" enum:"high,medium,low," doc:"One urgency."`
+	Urgency         string       `query:"urgency" enum:"high,medium,low" doc:"One urgency."`
 	IncludeSilenced OptionalBool `query:"include_silenced" doc:"Include silenced actions (hidden by default)."`
 	IsSilenced      OptionalBool `query:"is_silenced" doc:"Permanently silenced or not (combine with include_silenced=true)."`
 	Overdue         OptionalBool `query:"overdue" doc:"Due date passed (true) or not (false)."`

@@ -234,8 +234,21 @@ func (s *Service) Redetect(ctx context.Context, tx *db.Tx, objects []provider.Ob
 		if disabled[r.p.ActionType()] || !concerns(r.p, objects) {
 			continue
 		}
+		// A failing provider must not fail the change that triggered it (nor
+		// the other providers): its work is undone to a savepoint, and the
+		// periodic run catches up.
+		if _, err := tx.Exec(ctx, "SAVEPOINT user_actions_redetect"); err != nil {
+			return fmt.Errorf("savepoint: %w", err)
+		}
 		if _, _, _, err := s.detect(ctx, tx, r.p, provider.Scope{Objects: objects}); err != nil {
-			return err
+			s.Log.Error("user-action re-detection failed; the change goes on", "provider", r.p.ActionType(),
+				"objects", fmt.Sprint(objects), "error", err)
+			if _, rbErr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT user_actions_redetect"); rbErr != nil {
+				return fmt.Errorf("roll back %s re-detection: %w", r.p.ActionType(), rbErr)
+			}
+		}
+		if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT user_actions_redetect"); err != nil {
+			return fmt.Errorf("release savepoint: %w", err)
 		}
 	}
 	return nil

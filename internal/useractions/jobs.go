@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
@@ -30,15 +29,6 @@ type UpdateArgs struct {
 
 // Kind implements river.JobArgs.
 func (UpdateArgs) Kind() string { return "user_actions_update" }
-
-// InsertOpts folds repeated requests for the same detection into the one
-// waiting or running (River requires running among unique states).
-func (UpdateArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning,
-		rivertype.JobStateScheduled,
-	}}}
-}
 
 type updateWorker struct {
 	river.WorkerDefaults[UpdateArgs]
@@ -137,8 +127,10 @@ func (s *Service) RequestUpdate(ctx context.Context, viewer *auth.User, actionTy
 			}
 			target, args.UserID = u, u.ID
 		}
-		opts := args.InsertOpts()
-		return s.Jobs.Enqueue(ctx, tx, args, &opts)
+		// Not unique: River's unique jobs must include running ones, and a
+		// request made after a change must run even while an earlier run is
+		// under way (it may have passed that provider already).
+		return s.Jobs.Enqueue(ctx, tx, args, nil)
 	})
 	return target, err
 }
