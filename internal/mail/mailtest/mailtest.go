@@ -106,6 +106,10 @@ func Start(tb testing.TB, opts Options) *Server {
 	tb.Cleanup(func() {
 		close(done)
 		_ = srv.Close()
+		// Close only closes listeners Serve has registered; a test that never
+		// connected can end before Serve got that far, and Accept would
+		// block for ever. Closing ln ends it either way.
+		_ = ln.Close()
 		<-served
 	})
 	return s
