@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -8,6 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/heed-dev/heed/internal/apptest"
+	"github.com/heed-dev/heed/internal/db"
+	"github.com/heed-dev/heed/internal/db/dbtest"
 )
 
 // TestInputBoundary checks the refusals of the input boundary on both
@@ -102,4 +105,38 @@ func TestInputBoundary(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestQueryParametersAreNeverNull: a query string cannot carry null, so no
+// parameter may be declared nullable (Huma declared repeated ones as
+// ["array","null"]).
+func TestQueryParametersAreNeverNull(t *testing.T) {
+	t.Parallel()
+	h := apptest.Start(t, dbtest.NewURL(t, db.SQLite), apptest.Options{NoDemo: true})
+	_, raw := fetchDoc(t, h)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct {
+				Name   string         `json:"name"`
+				Schema map[string]any `json:"schema"`
+			} `json:"parameters"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			for _, p := range op.Parameters {
+				n++
+				if ts, ok := p.Schema["type"].([]any); ok {
+					t.Errorf("%s %s parameter %s has type %v", method, path, p.Name, ts)
+				}
+			}
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d parameters in the document", n)
+	}
 }

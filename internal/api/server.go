@@ -154,6 +154,7 @@ func New(deps Deps) *Server {
 	ignoreUnknownBodyFields(api)
 	validationIs400(api)
 	headHasNoBody(api)
+	queryListsNotNull(api)
 	registerOps(mux, api, deps)
 	metrics := newHTTPMetrics(deps.Metrics)
 
@@ -212,6 +213,24 @@ func headHasNoBody(api huma.API) {
 				c := *r
 				c.Content = nil
 				item.Head.Responses[status] = &c
+			}
+		}
+	}
+}
+
+// queryListsNotNull: Huma declares a repeated query parameter (a Go slice)
+// as ["array","null"], but a query string cannot carry null; the parameter
+// is either absent or a list.
+func queryListsNotNull(api huma.API) {
+	for _, item := range api.OpenAPI().Paths {
+		for _, op := range []*huma.Operation{item.Get, item.Head, item.Post, item.Put, item.Patch, item.Delete} {
+			if op == nil {
+				continue
+			}
+			for _, p := range op.Parameters {
+				if p.Schema != nil && p.Schema.Type == huma.TypeArray {
+					p.Schema.Nullable = false
+				}
 			}
 		}
 	}
