@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -19,34 +20,34 @@ import (
 
 // UserAction is Waldur's UserAction model.
 type UserAction struct {
-	UUID                  string             `json:"uuid" pattern:"^[0-9a-f]{32}$"`
-	ActionType            string             `json:"action_type"`
-	Title                 string             `json:"title"`
-	Description           string             `json:"description"`
-	Urgency               string             `json:"urgency" enum:"high,medium,low"`
-	DueDate               *time.Time         `json:"due_date" nullable:"true"`
-	DaysUntilDue          *int               `json:"days_until_due" nullable:"true" doc:"Whole days from today to the due date; negative when overdue."`
-	IsSilenced            bool               `json:"is_silenced" doc:"Silenced for good."`
-	SilencedUntil         *time.Time         `json:"silenced_until" nullable:"true"`
-	IsTemporarilySilenced bool               `json:"is_temporarily_silenced"`
-	IsEffectivelySilenced bool               `json:"is_effectively_silenced"`
-	RelatedObjectName     string             `json:"related_object_name"`
-	RelatedObjectType     string             `json:"related_object_type" doc:"order or resource for the built-in providers."`
-	CorrectiveActions     []CorrectiveAction `json:"corrective_actions"`
-	RouteName             string             `json:"route_name"`
-	RouteParams           map[string]any     `json:"route_params"`
-	ProjectName           string             `json:"project_name"`
-	ProjectUUID           *string            `json:"project_uuid" pattern:"^[0-9a-f]{32}$" nullable:"true"`
-	OrganizationName      string             `json:"organization_name"`
-	OrganizationUUID      *string            `json:"organization_uuid" pattern:"^[0-9a-f]{32}$" nullable:"true"`
-	OfferingName          string             `json:"offering_name"`
-	OfferingUUID          *string            `json:"offering_uuid" pattern:"^[0-9a-f]{32}$" nullable:"true"`
-	OfferingType          string             `json:"offering_type"`
-	ResourceName          string             `json:"resource_name"`
-	ResourceUUID          *string            `json:"resource_uuid" pattern:"^[0-9a-f]{32}$" nullable:"true"`
-	OrderType             string             `json:"order_type"`
-	Created               time.Time          `json:"created"`
-	Modified              time.Time          `json:"modified"`
+	UUID                  string                         `json:"uuid" pattern:"^[0-9a-f]{32}$"`
+	ActionType            string                         `json:"action_type"`
+	Title                 string                         `json:"title"`
+	Description           string                         `json:"description"`
+	Urgency               string                         `json:"urgency" enum:"high,medium,low"`
+	DueDate               *time.Time                     `json:"due_date" nullable:"true"`
+	DaysUntilDue          *int                           `json:"days_until_due" nullable:"true" doc:"Whole days from today to the due date; negative when overdue."`
+	IsSilenced            bool                           `json:"is_silenced" doc:"Silenced for good."`
+	SilencedUntil         *time.Time                     `json:"silenced_until" nullable:"true"`
+	IsTemporarilySilenced bool                           `json:"is_temporarily_silenced"`
+	IsEffectivelySilenced bool                           `json:"is_effectively_silenced"`
+	RelatedObjectName     string                         `json:"related_object_name"`
+	RelatedObjectType     string                         `json:"related_object_type" doc:"order or resource for the built-in providers."`
+	CorrectiveActions     storedJSON[[]CorrectiveAction] `json:"corrective_actions"`
+	RouteName             string                         `json:"route_name"`
+	RouteParams           storedJSON[map[string]any]     `json:"route_params"`
+	ProjectName           string                         `json:"project_name"`
+	ProjectUUID           *string                        `json:"project_uuid" pattern:"^[0-9a-f]{32}$" nullable:"true"`
+	OrganizationName      string                         `json:"organization_name"`
+	OrganizationUUID      *string                        `json:"organization_uuid" pattern:"^[0-9a-f]{32}$" nullable:"true"`
+	OfferingName          string                         `json:"offering_name"`
+	OfferingUUID          *string                        `json:"offering_uuid" pattern:"^[0-9a-f]{32}$" nullable:"true"`
+	OfferingType          string                         `json:"offering_type"`
+	ResourceName          string                         `json:"resource_name"`
+	ResourceUUID          *string                        `json:"resource_uuid" pattern:"^[0-9a-f]{32}$" nullable:"true"`
+	OrderType             string                         `json:"order_type"`
+	Created               time.Time                      `json:"created"`
+	Modified              time.Time                      `json:"modified"`
 }
 
 // CorrectiveAction is Waldur's CorrectiveAction model.
@@ -63,36 +64,42 @@ type CorrectiveAction struct {
 	RouteParams          map[string]any `json:"route_params"`
 }
 
-func userActionOut(a *useractions.Action, now time.Time) (UserAction, error) {
-	cas, err := a.Corrective()
-	if err != nil {
-		return UserAction{}, err
+// storedJSON passes JSON the engine stored (already in its wire shape:
+// the engine normalises it when it writes) straight through, instead of
+// decoding and re-encoding it for every action of a page.
+type storedJSON[T any] json.RawMessage
+
+// MarshalJSON writes the stored bytes.
+func (j storedJSON[T]) MarshalJSON() ([]byte, error) {
+	if len(j) == 0 {
+		var zero T
+		return json.Marshal(zero)
 	}
-	var params map[string]any
-	if err := json.Unmarshal(a.RouteParams, &params); err != nil || params == nil {
-		params = map[string]any{}
-	}
-	out := UserAction{
+	return j, nil
+}
+
+// Schema declares the shape the stored JSON has: T's, never null (the
+// engine always stores a list or an object).
+func (storedJSON[T]) Schema(r huma.Registry) *huma.Schema {
+	var zero T
+	s := *r.Schema(reflect.TypeOf(zero), true, "")
+	s.Nullable = false
+	return &s
+}
+
+func userActionOut(a *useractions.Action, now time.Time) UserAction {
+	return UserAction{
 		UUID: HexUUID(a.UUID), ActionType: a.ActionType, Title: a.Title, Description: a.Description, Urgency: string(a.Urgency),
 		DueDate: utcPtr(a.DueDate), DaysUntilDue: a.DaysUntilDue(now), IsSilenced: a.IsSilenced,
 		SilencedUntil: utcPtr(a.SilencedUntil), IsTemporarilySilenced: a.IsTemporarilySilenced(now),
 		IsEffectivelySilenced: a.IsEffectivelySilenced(now), RelatedObjectName: a.RelatedObjectName,
-		RelatedObjectType: a.Object.Type, CorrectiveActions: make([]CorrectiveAction, len(cas)), RouteName: a.RouteName,
-		RouteParams: params, ProjectName: a.ProjectName, ProjectUUID: hexPtr(a.ProjectUUID),
-		OrganizationName: a.OrganizationName, OrganizationUUID: hexPtr(a.OrganizationUUID), OfferingName: a.OfferingName,
-		OfferingUUID: hexPtr(a.OfferingUUID), OfferingType: a.OfferingType, ResourceName: a.ResourceName,
-		ResourceUUID: hexPtr(a.ResourceUUID), OrderType: a.OrderType, Created: a.Created.UTC(), Modified: a.Modified.UTC(),
+		RelatedObjectType: a.Object.Type, CorrectiveActions: storedJSON[[]CorrectiveAction](a.CorrectiveActions),
+		RouteName: a.RouteName, RouteParams: storedJSON[map[string]any](a.RouteParams), ProjectName: a.ProjectName,
+		ProjectUUID: hexPtr(a.ProjectUUID), OrganizationName: a.OrganizationName, OrganizationUUID: hexPtr(a.OrganizationUUID),
+		OfferingName: a.OfferingName, OfferingUUID: hexPtr(a.OfferingUUID), OfferingType: a.OfferingType,
+		ResourceName: a.ResourceName, ResourceUUID: hexPtr(a.ResourceUUID), OrderType: a.OrderType,
+		Created: a.Created.UTC(), Modified: a.Modified.UTC(),
 	}
-	for i, c := range cas {
-		out.CorrectiveActions[i] = CorrectiveAction{Label: c.Label, Category: string(c.Category), Severity: string(c.Severity),
-			Method: c.Method, APIEndpoint: c.APIEndpoint, ConfirmationRequired: c.ConfirmationRequired,
-			PermissionsRequired: c.PermissionsRequired, Metadata: nonNil(c.Metadata), RouteName: c.RouteName,
-			RouteParams: nonNil(c.RouteParams)}
-		if out.CorrectiveActions[i].PermissionsRequired == nil {
-			out.CorrectiveActions[i].PermissionsRequired = []string{}
-		}
-	}
-	return out, nil
 }
 
 // ActionFilters are the list, summary and bulk_silence filters.
@@ -300,13 +307,7 @@ func registerUserActions(api huma.API, svc *useractions.Service) {
 			return nil, 0, err
 		}
 		now := svc.DB.Now()
-		out := make([]UserAction, len(list))
-		for i, a := range list {
-			if out[i], err = userActionOut(a, now); err != nil {
-				return nil, 0, err
-			}
-		}
-		return out, total, nil
+		return mapAll(list, func(a *useractions.Action) UserAction { return userActionOut(a, now) }), total, nil
 	})
 	type summaryInput struct {
 		ActionFilters
@@ -356,11 +357,7 @@ func registerUserActions(api huma.API, svc *useractions.Service) {
 		if err != nil {
 			return nil, err
 		}
-		out, err := userActionOut(a, svc.DB.Now())
-		if err != nil {
-			return nil, err
-		}
-		return &body[UserAction]{Body: out}, nil
+		return &body[UserAction]{Body: userActionOut(a, svc.DB.Now())}, nil
 	})
 	registerSilence(api, svc)
 	registerExecute(api, svc)
