@@ -71,33 +71,17 @@ func registerCategories(api huma.API, svc *marketplace.Service) {
 // provider view.
 func registerPublicOfferings(api huma.API, svc *marketplace.Service) {
 	tag := []string{"marketplace-public-offerings"}
-	type listPublic struct {
-		CustomerScopedListInput
-		Type         string `query:"type" doc:"Offering type, e.g. basic."`
-		CategoryUUID string `query:"category_uuid" doc:"Category uuid."`
-	}
 	registerList(api, huma.Operation{
 		OperationID: "marketplace_public_offerings_list", Path: "/api/marketplace-public-offerings/",
 		Summary: "List the public catalogue", Description: "Active and paused offerings, visible to every authenticated user.",
 		Tags: tag, Security: authRequired, Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
-	}, func(ctx context.Context, in *listPublic, page db.Page) ([]Offering, int, error) {
-		cust, err := in.customer()
+	}, func(ctx context.Context, in *OfferingListInput, page db.Page) ([]Offering, int, error) {
+		f, err := in.filter()
 		if err != nil {
 			return nil, 0, err
 		}
-		category, err := parseRef("category_uuid", in.CategoryUUID)
-		if err != nil {
-			return nil, 0, err
-		}
-		list, total, err := svc.ListOfferings(ctx, CurrentUser(ctx), marketplace.OfferingFilter{
-			ListFilter: marketplace.ListFilter{Name: in.Name, Ordering: in.O, CustomerUUID: cust}, Type: in.Type,
-			Category: category, Public: true,
-		}, page)
-		if err != nil {
-			return nil, 0, err
-		}
-		l := linksFrom(ctx)
-		return mapAll(list, func(x *marketplace.Offering) Offering { return offeringOut(l, x) }), total, nil
+		f.Public = true
+		return listOfferingsOut(ctx, svc, f, page)
 	})
 	registerRetrieve(api, huma.Operation{OperationID: "marketplace_public_offerings_retrieve", Path: "/api/marketplace-public-offerings/{uuid}/",
 		Summary: "Get an offering of the public catalogue", Tags: tag}, svc.GetPublicOffering, offeringOut)

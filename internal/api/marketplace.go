@@ -35,6 +35,35 @@ func (in CustomerScopedListInput) customer() (*uuid.UUID, error) {
 	return parseFilterRef("customer", in.CustomerUUID, in.Customer)
 }
 
+// OfferingListInput are the filters both offering catalogues take.
+type OfferingListInput struct {
+	CustomerScopedListInput
+	Type         string `query:"type" doc:"Offering type, e.g. basic."`
+	CategoryUUID string `query:"category_uuid" doc:"Category uuid."`
+}
+
+func (in OfferingListInput) filter() (marketplace.OfferingFilter, error) {
+	cust, err := in.customer()
+	if err != nil {
+		return marketplace.OfferingFilter{}, err
+	}
+	category, err := parseRef("category_uuid", in.CategoryUUID)
+	if err != nil {
+		return marketplace.OfferingFilter{}, err
+	}
+	return marketplace.OfferingFilter{ListFilter: marketplace.ListFilter{Name: in.Name, Ordering: in.O, CustomerUUID: cust},
+		Type: in.Type, Category: category}, nil
+}
+
+func listOfferingsOut(ctx context.Context, svc *marketplace.Service, f marketplace.OfferingFilter, page db.Page) ([]Offering, int, error) {
+	list, total, err := svc.ListOfferings(ctx, CurrentUser(ctx), f, page)
+	if err != nil {
+		return nil, 0, err
+	}
+	l := linksFrom(ctx)
+	return mapAll(list, func(x *marketplace.Offering) Offering { return offeringOut(l, x) }), total, nil
+}
+
 type RoleAssignment struct {
 	UserUUID       string     `json:"user_uuid" pattern:"^[0-9a-f]{32}$"`
 	UserUsername   string     `json:"user_username"`
@@ -237,33 +266,20 @@ func registerCustomers(api huma.API, svc *marketplace.Service) {
 func registerOfferings(api huma.API, svc *marketplace.Service) {
 	tag := []string{"marketplace-provider-offerings"}
 	type listOfferings struct {
-		CustomerScopedListInput
-		Type         string `query:"type" doc:"Offering type, e.g. basic."`
-		State        string `query:"state" enum:"Draft,Active,Paused,"`
-		CategoryUUID string `query:"category_uuid" doc:"Category uuid."`
+		OfferingListInput
+		State string `query:"state" enum:"Draft,Active,Paused,"`
 	}
 	registerList(api, huma.Operation{
 		OperationID: "marketplace_provider_offerings_list", Path: "/api/marketplace-provider-offerings/",
 		Summary: "List offerings", Description: "The catalogue is visible to every authenticated user.",
 		Tags: tag, Security: authRequired, Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
 	}, func(ctx context.Context, in *listOfferings, page db.Page) ([]Offering, int, error) {
-		cust, err := in.customer()
+		f, err := in.filter()
 		if err != nil {
 			return nil, 0, err
 		}
-		category, err := parseRef("category_uuid", in.CategoryUUID)
-		if err != nil {
-			return nil, 0, err
-		}
-		list, total, err := svc.ListOfferings(ctx, CurrentUser(ctx), marketplace.OfferingFilter{
-			ListFilter: marketplace.ListFilter{Name: in.Name, Ordering: in.O, CustomerUUID: cust}, Type: in.Type, State: in.State,
-			Category: category,
-		}, page)
-		if err != nil {
-			return nil, 0, err
-		}
-		l := linksFrom(ctx)
-		return mapAll(list, func(x *marketplace.Offering) Offering { return offeringOut(l, x) }), total, nil
+		f.State = in.State
+		return listOfferingsOut(ctx, svc, f, page)
 	})
 	registerRetrieve(api, huma.Operation{OperationID: "marketplace_provider_offerings_retrieve", Path: "/api/marketplace-provider-offerings/{uuid}/", Summary: "Get an offering", Tags: tag},
 		svc.GetOffering, offeringOut)

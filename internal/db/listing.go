@@ -134,3 +134,8 @@ func CountAndPage[T any](ctx context.Context, c Conn, q PageQuery, scan func(Sca
 	}
 	return out, total, nil
 }
+
+// Placeholders is n comma-separated placeholders, for an IN list.
+func Placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

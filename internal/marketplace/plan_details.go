@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/errs"
@@ -55,7 +54,7 @@ func (s *Service) PlanDetails(ctx context.Context, plans []*Plan) (out map[int64
 	counts := map[int64]int{}
 	components := map[int64][]Component{}
 	err = s.DB.ReadTx(ctx, func(c db.Conn) error {
-		rows, err := c.Query(ctx, "SELECT plan_id, COUNT(*) FROM resources WHERE state <> ? AND plan_id IN ("+marks(len(planIDs))+
+		rows, err := c.Query(ctx, "SELECT plan_id, COUNT(*) FROM resources WHERE state <> ? AND plan_id IN ("+db.Placeholders(len(planIDs))+
 			") GROUP BY plan_id", append([]any{ResourceTerminated}, planIDs...)...)
 		if err != nil {
 			return fmt.Errorf("count resources: %w", err)
@@ -72,7 +71,7 @@ func (s *Service) PlanDetails(ctx context.Context, plans []*Plan) (out map[int64
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		offs, err := c.Query(ctx, "SELECT id, components FROM offerings WHERE id IN ("+marks(len(offeringIDs))+")", offeringIDs...)
+		offs, err := c.Query(ctx, "SELECT id, components FROM offerings WHERE id IN ("+db.Placeholders(len(offeringIDs))+")", offeringIDs...)
 		if err != nil {
 			return fmt.Errorf("load components: %w", err)
 		}
@@ -98,9 +97,4 @@ func (s *Service) PlanDetails(ctx context.Context, plans []*Plan) (out map[int64
 		out[p.ID] = PlanDetail{ResourcesCount: counts[p.ID], Components: components[p.OfferingID]}
 	}
 	return out, nil
-}
-
-// marks is n comma-separated placeholders.
-func marks(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }

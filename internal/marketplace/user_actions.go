@@ -41,8 +41,6 @@ func rolesWith(p Permission) []any {
 	return out
 }
 
-func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
-
 // scopeSQL restricts a detection query to scope: users by column userCol,
 // objects of type objType by column objCol.
 func scopeSQL(scope provider.Scope, userCol, objType, objCol string) (string, []any, bool) {
@@ -52,7 +50,7 @@ func scopeSQL(scope provider.Scope, userCol, objType, objCol string) (string, []
 		if len(scope.Users) == 0 {
 			return "", nil, false
 		}
-		conds = append(conds, userCol+" IN ("+placeholders(len(scope.Users))+")")
+		conds = append(conds, userCol+" IN ("+db.Placeholders(len(scope.Users))+")")
 		for _, u := range scope.Users {
 			args = append(args, u)
 		}
@@ -67,7 +65,7 @@ func scopeSQL(scope provider.Scope, userCol, objType, objCol string) (string, []
 		if len(ids) == 0 {
 			return "", nil, false
 		}
-		conds = append(conds, objCol+" IN ("+placeholders(len(ids))+")")
+		conds = append(conds, objCol+" IN ("+db.Placeholders(len(ids))+")")
 		args = append(args, ids...)
 	}
 	if len(conds) == 0 {
@@ -132,7 +130,7 @@ func (p *PendingOrderProvider) Detect(ctx context.Context, c db.Conn, now time.T
 	cutoff := now.Add(-time.Duration(p.Hours) * time.Hour)
 	part := func(scopeType, scopeCol string) (string, []any) {
 		q := "SELECT " + cols + from + ` JOIN role_assignments ra ON ra.scope_type = '` + scopeType + `' AND ra.scope_id = ` + scopeCol +
-			" AND ra.role IN (" + placeholders(len(roles)) + ") JOIN users u ON u.id = ra.user_id WHERE 1=1" + where
+			" AND ra.role IN (" + db.Placeholders(len(roles)) + ") JOIN users u ON u.id = ra.user_id WHERE 1=1" + where
 		args := append(append([]any{}, roles...), true, OrderPendingConsumer, cutoff, now)
 		return q, append(args, extraArgs...)
 	}
@@ -359,7 +357,7 @@ func (p *ExpiringResourceProvider) Detect(ctx context.Context, c db.Conn, now ti
 		JOIN customers c ON c.id = p.customer_id
 		JOIN offerings off ON off.id = r.offering_id`
 	where := ` JOIN users u ON u.id = ra.user_id WHERE u.is_active = ? AND r.state = ? AND r.end_date IS NOT NULL
-		AND r.end_date >= ? AND r.end_date <= ? AND r.offering_id IN (` + placeholders(len(ids)) + `)
+		AND r.end_date >= ? AND r.end_date <= ? AND r.offering_id IN (` + db.Placeholders(len(ids)) + `)
 		AND NOT EXISTS (SELECT 1 FROM orders oo WHERE oo.resource_id = r.id AND oo.state IN (?, ?, ?, ?, ?))
 		AND ` + activeRole + extra
 	part := func(scopeType, scopeCol string) (string, []any) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,7 +35,6 @@ func (s *Service) UserPermissions(ctx context.Context, userIDs []int64) (out map
 	if len(userIDs) == 0 {
 		return out, nil
 	}
-	marks := strings.Repeat("?, ", len(userIDs))
 	args := []any{s.DB.Now()}
 	for _, id := range userIDs {
 		args = append(args, id)
@@ -48,7 +46,7 @@ func (s *Service) UserPermissions(ctx context.Context, userIDs []int64) (out map
 	// Not Reader() for pages: its prepared-statement cache would keep one
 	// statement per list length.
 	err = s.DB.ReadTx(ctx, func(c db.Conn) error {
-		return scanPermissions(ctx, c, args, marks[:len(marks)-2], out)
+		return scanPermissions(ctx, c, args, db.Placeholders(len(userIDs)), out)
 	})
 	return out, err
 }

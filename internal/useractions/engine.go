@@ -349,7 +349,7 @@ type stored struct {
 func loadStored(ctx context.Context, c db.Conn, actionType string, scope provider.Scope) (map[key]stored, error) {
 	where, args := "action_type = ?", []any{actionType}
 	if scope.Users != nil {
-		where += " AND user_id IN (" + marks(len(scope.Users)) + ")"
+		where += " AND user_id IN (" + db.Placeholders(len(scope.Users)) + ")"
 		for _, u := range scope.Users {
 			args = append(args, u)
 		}
@@ -470,7 +470,7 @@ func upsert(ctx context.Context, tx *db.Tx, rows []row) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	one := "(" + marks(len(rowColumns)) + ")"
+	one := "(" + db.Placeholders(len(rowColumns)) + ")"
 	sets := make([]string, len(updatedColumns))
 	for i, c := range updatedColumns {
 		sets[i] = c + " = excluded." + c
@@ -500,14 +500,9 @@ func deleteIDs(ctx context.Context, tx *db.Tx, ids []int64) error {
 		for i, id := range part {
 			args[i] = id
 		}
-		if _, err := tx.Exec(ctx, "DELETE FROM user_actions WHERE id IN ("+marks(len(part))+")", args...); err != nil {
+		if _, err := tx.Exec(ctx, "DELETE FROM user_actions WHERE id IN ("+db.Placeholders(len(part))+")", args...); err != nil {
 			return fmt.Errorf("delete %d actions: %w", len(part), err)
 		}
 	}
 	return nil
-}
-
-// marks is n comma-separated placeholders.
-func marks(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }

@@ -183,7 +183,7 @@ func (s *Service) CleanupDangling(ctx context.Context) (n int64, err error) {
 			return err
 		}
 		if len(types) > 0 {
-			if err := del("DELETE FROM user_actions WHERE action_type NOT IN ("+marks(len(types))+")", types...); err != nil {
+			if err := del("DELETE FROM user_actions WHERE action_type NOT IN ("+db.Placeholders(len(types))+")", types...); err != nil {
 				return err
 			}
 		} else if err := del("DELETE FROM user_actions"); err != nil {
