@@ -210,8 +210,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	)
 	schedules := scheduleFlag{}
 	var actions actionFlags
+	var hooks webhookFlags
 	c.register(fs)
 	actions.register(fs)
+	hooks.register(fs)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.BoolVar(&loadDemo, "demo", false, "load the demo data set (users with PUBLICLY KNOWN tokens) into an empty database at start")
 	fs.BoolVar(&noWorkers, "no-workers", false, "serve the API only; run no jobs (for replicas beside a worker)")
@@ -248,6 +250,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 		DB: c.dbConfig(), Logger: log, HistoryRetentionDays: retentionDays,
 	}
 	if err := actions.apply(&cfg); err != nil {
+		return err
+	}
+	if err := hooks.apply(&cfg); err != nil {
 		return err
 	}
 	a, err := app.New(ctx, cfg)

@@ -95,7 +95,7 @@ func checkInput(op *huma.Operation, reg huma.Registry, r *http.Request) *DRFErro
 			schema = mt.Schema
 		}
 	}
-	walkInput(reg, schema, "", v, fields)
+	walkInput(reg, schema, "", v, fields, isFusionAuthOp(op))
 	if len(fields) > 0 {
 		return fieldErrors(fields)
 	}
@@ -128,7 +128,10 @@ func resolve(reg huma.Registry, s *huma.Schema) *huma.Schema {
 // walkInput checks v against schema s (which may be nil: free-form JSON);
 // errors are reported under the top-level field, DRF's granularity for
 // most of heed's inputs.
-func walkInput(reg huma.Registry, s *huma.Schema, field string, v any, fields map[string][]string) {
+//
+// nullOK: FusionAuth's clients send null for "no value", and FusionAuth
+// takes it as absent; Huma does the same for optional fields.
+func walkInput(reg huma.Registry, s *huma.Schema, field string, v any, fields map[string][]string, nullOK bool) {
 	s = resolve(reg, s)
 	name := field
 	if name == "" {
@@ -136,7 +139,7 @@ func walkInput(reg huma.Registry, s *huma.Schema, field string, v any, fields ma
 	}
 	switch x := v.(type) {
 	case nil:
-		if field != "" && s != nil && !s.Nullable && s.Type != "null" {
+		if field != "" && s != nil && !s.Nullable && s.Type != "null" && !nullOK {
 			addOnce(fields, name, msgNotNull)
 		}
 	case string:
@@ -151,7 +154,7 @@ func walkInput(reg huma.Registry, s *huma.Schema, field string, v any, fields ma
 			items = s.Items
 		}
 		for _, e := range x {
-			walkInput(reg, items, name, e, fields)
+			walkInput(reg, items, name, e, fields, nullOK)
 		}
 	case map[string]any:
 		for k, e := range x {
@@ -174,10 +177,10 @@ func walkInput(reg huma.Registry, s *huma.Schema, field string, v any, fields ma
 			if ps == nil {
 				// Free-form (or undeclared, hence ignored) values still
 				// must not carry NUL into a jsonb column.
-				walkInput(reg, nil, child, e, fields)
+				walkInput(reg, nil, child, e, fields, nullOK)
 				continue
 			}
-			walkInput(reg, ps, child, e, fields)
+			walkInput(reg, ps, child, e, fields, nullOK)
 		}
 	}
 }

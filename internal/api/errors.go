@@ -89,6 +89,7 @@ var kindStatus = map[errs.Kind]int{
 	errs.NotFound:        http.StatusNotFound,
 	errs.Conflict:        http.StatusBadRequest,
 	errs.Throttled:       http.StatusTooManyRequests,
+	errs.Upstream:        http.StatusGatewayTimeout,
 }
 
 // fromDomain converts a domain error to its DRF form.
@@ -113,6 +114,17 @@ func fromDomain(e *errs.Error) *DRFError {
 func newError(logger *slog.Logger) func(huma.Context, int, string, ...error) huma.StatusError {
 	build := drfFromHuma(logger)
 	return func(ctx huma.Context, status int, msg string, errList ...error) huma.StatusError {
+		if ctx != nil && isFusionAuthOp(ctx.Operation()) {
+			return faFromHuma(status, msg, errList, func() {
+				attrs := []any{"status", status, "message", msg, "method", ctx.Method(), "path", ctx.URL().Path}
+				for _, err := range errList {
+					if err != nil {
+						attrs = append(attrs, "error", err.Error())
+					}
+				}
+				logger.Error("request failed", attrs...)
+			})
+		}
 		e := build(ctx, status, msg, errList...)
 		if ctx != nil {
 			for k, v := range e.GetHeaders() {

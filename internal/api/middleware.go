@@ -57,7 +57,11 @@ func recoverJSON(log *slog.Logger, next http.Handler) http.Handler {
 			log.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
 				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			if !rec.written {
-				writeDRF(rec, detailError(http.StatusInternalServerError, msgInternal))
+				if isFusionAuthPath(r.URL.Path) {
+					rec.WriteHeader(http.StatusInternalServerError)
+				} else {
+					writeDRF(rec, detailError(http.StatusInternalServerError, msgInternal))
+				}
 			}
 		}()
 		next.ServeHTTP(rec, r)

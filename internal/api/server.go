@@ -16,6 +16,7 @@ import (
 
 	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
+	"github.com/heed-dev/heed/internal/events"
 	"github.com/heed-dev/heed/internal/history"
 	"github.com/heed-dev/heed/internal/marketplace"
 	"github.com/heed-dev/heed/internal/useractions"
@@ -34,6 +35,9 @@ type Deps struct {
 	History *history.Store
 	// Actions mounts the user-actions endpoints.
 	Actions *useractions.Service
+	// Events mounts the FusionAuth-family webhook, tenant, key and event
+	// log endpoints.
+	Events  *events.Service
 	Logger  *slog.Logger
 	Metrics *prometheus.Registry
 	// TrustProxy honours X-Forwarded-Proto/Host when building page links.
@@ -75,9 +79,17 @@ func (a *muxAdapter) Handle(op *huma.Operation, handler func(huma.Context)) {
 	if strings.HasSuffix(path, "/") {
 		path += "{$}"
 	}
+	fa := isFusionAuthOp(op)
 	a.mux.HandleFunc(strings.ToUpper(op.Method)+" "+path, func(w http.ResponseWriter, r *http.Request) {
+		if fa {
+			w = &faBodyless{ResponseWriter: w}
+		}
 		if e := checkInput(op, a.reg, r); e != nil {
-			writeDRF(w, e)
+			if fa {
+				writeFA(w, faFromDRF(e))
+			} else {
+				writeDRF(w, e)
+			}
 			return
 		}
 		handler(humago.NewContext(op, r, w))
@@ -147,6 +159,11 @@ func New(deps Deps) *Server {
 	if deps.Actions != nil {
 		registerUserActions(api, deps.Actions)
 	}
+	if deps.Events != nil {
+		registerFAWebhooks(api, deps.Events)
+		registerFATenants(api, deps.Events)
+		registerFAKeys(api, deps.Events)
+	}
 	for _, m := range deps.Mount {
 		m(api)
 	}
@@ -155,6 +172,7 @@ func New(deps Deps) *Server {
 	validationIs400(api)
 	headHasNoBody(api)
 	queryListsNotNull(api)
+	faResponses(api)
 	registerOps(mux, api, deps)
 	metrics := newHTTPMetrics(deps.Metrics)
 
@@ -240,6 +258,14 @@ func queryListsNotNull(api huma.API) {
 // request carries no valid credentials.
 func requireAuth(api huma.API) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
+		if isFusionAuthOp(ctx.Operation()) {
+			if faAuthorized(auth.UserFrom(ctx.Context())) {
+				next(ctx)
+				return
+			}
+			ctx.SetStatus(http.StatusUnauthorized)
+			return
+		}
 		if len(ctx.Operation().Security) == 0 {
 			next(ctx)
 			return
@@ -316,6 +342,15 @@ func notFoundJSON(mux *http.ServeMux) http.Handler {
 		}
 		probe := &headerProbe{header: http.Header{}}
 		mux.ServeHTTP(probe, r)
+		if isFusionAuthPath(r.URL.Path) {
+			if probe.status == http.StatusMethodNotAllowed {
+				w.Header().Set("Allow", probe.header.Get("Allow"))
+				w.WriteHeader(http.StatusMethodNotAllowed)
+				return
+			}
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
 		if probe.status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", probe.header.Get("Allow"))
 			writeDRF(w, detailError(http.StatusMethodNotAllowed, `Method "`+r.Method+`" not allowed.`))

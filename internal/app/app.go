@@ -20,6 +20,7 @@ import (
 	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/demo"
+	"github.com/heed-dev/heed/internal/events"
 	"github.com/heed-dev/heed/internal/history"
 	"github.com/heed-dev/heed/internal/jobs"
 	"github.com/heed-dev/heed/internal/mail"
@@ -68,6 +69,9 @@ type Config struct {
 	// SMTPURL is where digests go (smtp:// or smtps://); empty logs them.
 	SMTPURL  string
 	MailFrom string
+	// Webhooks tunes event delivery (private addresses, retries, log
+	// retention).
+	Webhooks events.Config
 	DB       db.Config
 	Logger   *slog.Logger
 	// Clock is injected by tests; nil means the wall clock.
@@ -83,6 +87,7 @@ type App struct {
 	Market  *marketplace.Service
 	History *history.Store
 	Actions *useractions.Service
+	Events  *events.Service
 	Server  *api.Server
 	Metrics *prometheus.Registry
 	log     *slog.Logger
@@ -130,9 +135,13 @@ func (a *App) build(ctx context.Context) error {
 
 	reg := jobs.NewRegistry()
 	auth.RegisterJobs(reg, d, log)
+	a.Events = events.New(d, cfg.Webhooks, log)
+	a.Events.RegisterJobs(reg)
+	a.Events.RegisterMetrics(a.Metrics)
 	a.Market = marketplace.New(d, nil)
 	a.Market.RegisterJobs(reg, log)
-	a.Market.OnChange(recordHistory)
+	a.Market.OnChange(a.recordHistory)
+	a.Market.OnChange(a.publishOrderState)
 	settings := useractions.DefaultSettings()
 	if cfg.UserActions != nil {
 		settings = *cfg.UserActions
@@ -161,6 +170,7 @@ func (a *App) build(ctx context.Context) error {
 	a.Jobs = runner
 	a.Market.Jobs = runner
 	a.Actions.Jobs = runner
+	a.Events.Jobs = runner
 	if err := a.Actions.SyncRegistry(ctx); err != nil {
 		return err
 	}
@@ -171,7 +181,8 @@ func (a *App) build(ctx context.Context) error {
 		}
 	}
 	a.Server = api.New(api.Deps{
-		DB: d, Users: a.Users, Marketplace: a.Market, History: a.History, Actions: a.Actions, Logger: log, Metrics: a.Metrics,
+		DB: d, Users: a.Users, Marketplace: a.Market, History: a.History, Actions: a.Actions, Events: a.Events,
+		Logger: log, Metrics: a.Metrics,
 		TrustProxy: cfg.TrustProxy,
 		Mount:      []func(huma.API){}, Draining: a.draining.Load,
 	})
@@ -293,17 +304,53 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 
 // recordHistory turns every marketplace change into a history version, in
 // the change's transaction.
-func recordHistory(ctx context.Context, tx *db.Tx, ch marketplace.ObjectChange) error {
+//
+// Each version is announced as a resource.version.created event, in the
+// same transaction.
+func (a *App) recordHistory(ctx context.Context, tx *db.Tx, ch marketplace.ObjectChange) error {
 	if !marketplace.Versioned(ch.Kind) {
 		return nil
 	}
 	var userID *int64
+	actor := ""
 	if ch.Actor != nil {
 		userID = &ch.Actor.ID
+		actor = ch.Actor.UUID.String()
 	}
-	_, err := history.Record(ctx, tx, history.Entry{
+	version, err := history.Record(ctx, tx, history.Entry{
 		EntityType: ch.Kind, ObjectID: ch.ID, ObjectUUID: ch.UUID, At: ch.At, UserID: userID,
 		Comment: ch.Comment, Data: ch.After, Changed: ch.Changed,
 	})
+	if err != nil {
+		return err
+	}
+	changed := ch.Changed
+	if changed == nil {
+		changed = []string{}
+	}
+	_, err = a.Events.Publish(ctx, tx, events.Event{
+		Type: events.TypeResourceVersionCreate, LinkedObjectID: ch.UUID,
+		Fields: events.ResourceVersionCreated{
+			ObjectType: ch.Kind, ObjectID: ch.UUID.String(), VersionID: version, ChangedFields: changed,
+			Comment: ch.Comment, ActorUserID: actor, State: ch.After,
+		},
+	})
+	return err
+}
+
+// publishOrderState announces an order's move as order.state-changed.
+func (a *App) publishOrderState(ctx context.Context, tx *db.Tx, ch marketplace.ObjectChange) error {
+	if ch.Kind != marketplace.KindOrder {
+		return nil
+	}
+	ev := events.OrderStateChanged{OrderID: ch.UUID.String()}
+	ev.State, _ = ch.After["state"].(string)
+	if ch.Before != nil {
+		ev.PreviousState, _ = ch.Before["state"].(string)
+	}
+	if ch.Actor != nil {
+		ev.ActorUserID = ch.Actor.UUID.String()
+	}
+	_, err := a.Events.Publish(ctx, tx, events.Event{Type: events.TypeOrderStateChanged, LinkedObjectID: ch.UUID, Fields: ev})
 	return err
 }

@@ -348,8 +348,9 @@ func (c conn) DB() *DB { return c.d }
 // the transaction has committed, never if it rolls back.
 type Tx struct {
 	conn
-	tx          *sql.Tx
-	afterCommit []func()
+	tx            *sql.Tx
+	afterCommit   []func()
+	afterRollback []func()
 }
 
 // SQLTx exposes the database/sql transaction, for River's InsertTx.
@@ -357,6 +358,11 @@ func (t *Tx) SQLTx() *sql.Tx { return t.tx }
 
 // AfterCommit registers fn to run after a successful commit.
 func (t *Tx) AfterCommit(fn func()) { t.afterCommit = append(t.afterCommit, fn) }
+
+// AfterRollback registers fn to run after the transaction rolled back
+// (never after a commit), once the connection is released: on SQLite fn
+// may write in a transaction of its own.
+func (t *Tx) AfterRollback(fn func()) { t.afterRollback = append(t.afterRollback, fn) }
 
 // Now is the transaction's clock. Call it after locking the rows being
 // changed, so that time order equals commit order.
@@ -381,7 +387,10 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err := fn(tx); err != nil {
 		err = classify(err)
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+			err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+		}
+		for _, f := range tx.afterRollback {
+			f()
 		}
 		return err
 	}

@@ -29,6 +29,9 @@ const (
 	Conflict
 	// Throttled means too many attempts; maps to 429.
 	Throttled
+	// Upstream means a party the change depends on refused it (a
+	// transactional webhook): nothing was committed; maps to 504.
+	Upstream
 )
 
 // Error is a domain error with a kind, a message for clients and optional
@@ -38,6 +41,14 @@ type Error struct {
 	Message string
 	// Fields holds per-field messages, keyed by the field's wire name.
 	Fields map[string][]string
+	// Codes gives each field message's machine code ("blank", "missing",
+	// "invalid", "duplicate", "tooLong"), parallel to Fields. The FusionAuth
+	// family shows it as "[code]field"; the Waldur family ignores it.
+	Codes map[string][]string
+	// Code is a request-level machine code (FusionAuth's general errors,
+	// e.g. "[WebhookTransactionException]"); Data goes with it.
+	Code string
+	Data map[string]any
 	// RetryAfterSeconds is set for Throttled errors.
 	RetryAfterSeconds int
 	Err               error
@@ -74,6 +85,38 @@ func E(kind Kind, format string, args ...any) *Error {
 func Field(field, format string, args ...any) *Error {
 	msg := fmt.Sprintf(format, args...)
 	return &Error{Kind: Invalid, Message: msg, Fields: map[string][]string{field: {msg}}}
+}
+
+// Coded builds an Invalid error for one field with a machine code.
+func Coded(code, field, format string, args ...any) *Error {
+	return (&Error{Kind: Invalid}).Add(code, field, format, args...)
+}
+
+// Add records another field error on e (an Invalid error) and returns e,
+// so validation can collect every problem before answering.
+func (e *Error) Add(code, field, format string, args ...any) *Error {
+	msg := fmt.Sprintf(format, args...)
+	if e.Fields == nil {
+		e.Fields = map[string][]string{}
+	}
+	if e.Codes == nil {
+		e.Codes = map[string][]string{}
+	}
+	if e.Message == "" {
+		e.Message = msg
+	}
+	e.Fields[field] = append(e.Fields[field], msg)
+	e.Codes[field] = append(e.Codes[field], code)
+	return e
+}
+
+// OrNil returns e when it holds field errors and nil otherwise (the end of
+// a validation that collected with Add).
+func (e *Error) OrNil() error {
+	if e == nil || len(e.Fields) == 0 {
+		return nil
+	}
+	return e
 }
 
 // NotFoundf is a shorthand for the most common error.

@@ -55,6 +55,9 @@ type Periodic struct {
 type Registry struct {
 	workers  *river.Workers
 	periodic []Periodic
+	// queues are named queues beside River's default, with their own
+	// worker bounds.
+	queues map[string]int
 	// timeouts holds each kind's declared bound on one attempt.
 	timeouts map[string]time.Duration
 }
@@ -112,6 +115,15 @@ func (r *Registry) rescueAfter() (longest time.Duration, err error) {
 		longest = river.JobTimeoutDefault
 	}
 	return longest, nil
+}
+
+// AddQueue declares a queue with its own bound on concurrent jobs, so that
+// one kind of slow work (webhook deliveries) cannot take every worker.
+func (r *Registry) AddQueue(name string, maxWorkers int) {
+	if r.queues == nil {
+		r.queues = map[string]int{}
+	}
+	r.queues[name] = maxWorkers
 }
 
 // AddPeriodic registers a periodic job.
@@ -249,13 +261,17 @@ func New(d *db.DB, reg *Registry, cfg Config) (*Runner, error) {
 	if stopTimeout <= 0 {
 		stopTimeout = 10 * time.Second
 	}
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}}
+	for name, n := range reg.queues {
+		queues[name] = river.QueueConfig{MaxWorkers: n}
+	}
 	workCfg := &river.Config{
 		Logger: riverLog,
 		// Back-to-back inserts notify once per FetchCooldown; 20 ms and a
 		// 200 ms poll keep commit-to-start latency low (river-notes §5).
 		FetchCooldown:     20 * time.Millisecond,
 		FetchPollInterval: 200 * time.Millisecond,
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
+		Queues:            queues,
 		Workers:           reg.workers,
 		PeriodicJobs:      periodic,
 		// Every kind declares its own timeout; the client default (which
