@@ -163,6 +163,7 @@ func New(deps Deps) *Server {
 		registerFAWebhooks(api, deps.Events)
 		registerFATenants(api, deps.Events)
 		registerFAKeys(api, deps.Events)
+		registerFAEventLog(api, deps.Events)
 	}
 	for _, m := range deps.Mount {
 		m(api)
@@ -173,6 +174,9 @@ func New(deps Deps) *Server {
 	headHasNoBody(api)
 	queryListsNotNull(api)
 	faResponses(api)
+	if deps.Events != nil {
+		documentEvents(api)
+	}
 	registerOps(mux, api, deps)
 	metrics := newHTTPMetrics(deps.Metrics)
 
