@@ -6,6 +6,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/heed-dev/heed/internal/actioning"
 	"github.com/heed-dev/heed/internal/events"
 )
 
@@ -25,11 +26,8 @@ var eventPayloads = map[string]any{
 	events.TypeUserActionCreated:     events.UserActionChanged{},
 	events.TypeUserActionResolved:    events.UserActionChanged{},
 	events.TypeUserActionSilenced:    events.UserActionChanged{},
+	events.TypeUserAction:            actioning.UserActionEvent{},
 }
-
-// RegisterEventPayload documents an event type's own fields (the actioning
-// package adds user.action).
-func RegisterEventPayload(eventType string, fields any) { eventPayloads[eventType] = fields }
 
 // documentEvents fills the document's webhooks section (OpenAPI 3.1): one
 // POST per event type, with the body heed delivers and the headers it signs

@@ -33,7 +33,7 @@ type FAEventConfiguration struct {
 
 // FAEventSetting is one event type's configuration.
 type FAEventSetting struct {
-	Enabled         bool   `json:"enabled"`
+	Enabled         bool   `json:"enabled" required:"false"`
 	TransactionType string `json:"transactionType,omitempty" enum:"None,Any,SimpleMajority,SuperMajority,AbsoluteMajority"`
 }
 

@@ -44,7 +44,7 @@ type FAWebhook struct {
 
 // FASignatureConfig says whether to add X-FusionAuth-Signature-JWT.
 type FASignatureConfig struct {
-	Enabled      bool   `json:"enabled"`
+	Enabled      bool   `json:"enabled" required:"false"`
 	SigningKeyID string `json:"signingKeyId,omitempty"`
 }
 

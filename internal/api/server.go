@@ -12,10 +12,13 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/heed-dev/heed/internal/actioning"
 	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
+	"github.com/heed-dev/heed/internal/errs"
 	"github.com/heed-dev/heed/internal/events"
 	"github.com/heed-dev/heed/internal/history"
 	"github.com/heed-dev/heed/internal/marketplace"
@@ -37,9 +40,12 @@ type Deps struct {
 	Actions *useractions.Service
 	// Events mounts the FusionAuth-family webhook, tenant, key and event
 	// log endpoints.
-	Events  *events.Service
-	Logger  *slog.Logger
-	Metrics *prometheus.Registry
+	Events *events.Service
+	// Actioning mounts FusionAuth's user actions, reasons, actioning,
+	// applications, email templates and users (needs Events).
+	Actioning *actioning.Service
+	Logger    *slog.Logger
+	Metrics   *prometheus.Registry
 	// TrustProxy honours X-Forwarded-Proto/Host when building page links.
 	TrustProxy bool
 	// MaxBodyBytes bounds request bodies (default 1 MiB).
@@ -165,6 +171,19 @@ func New(deps Deps) *Server {
 		registerFAKeys(api, deps.Events)
 		registerFAEventLog(api, deps.Events)
 	}
+	if deps.Actioning != nil {
+		registerFAUserActions(api, deps.Actioning)
+		registerFAReasons(api, deps.Actioning)
+		registerFAActioning(api, deps.Actioning, &faUsers{lookup: func(ctx context.Context, id uuid.UUID) []string {
+			if u, err := auth.UserByUUID(ctx, deps.DB.Reader(), id); err == nil {
+				return u.PreferredLanguages
+			}
+			return nil
+		}})
+		registerFAApplications(api, deps.Actioning)
+		registerFAEmailTemplates(api, deps.Actioning)
+		registerFAUsers(api, deps.DB)
+	}
 	for _, m := range deps.Mount {
 		m(api)
 	}
@@ -173,6 +192,7 @@ func New(deps Deps) *Server {
 	validationIs400(api)
 	headHasNoBody(api)
 	queryListsNotNull(api)
+	loginMayBePrevented(api)
 	faResponses(api)
 	if deps.Events != nil {
 		documentEvents(api)
@@ -219,6 +239,21 @@ func validationIs400(api huma.API) {
 				op.Responses["415"] = &r
 			}
 			delete(op.Responses, "422")
+		}
+	}
+}
+
+// loginMayBePrevented declares 403 wherever credentials are checked: a
+// valid token of a user whose login an action prevents is refused with it.
+func loginMayBePrevented(api huma.API) {
+	for _, item := range api.OpenAPI().Paths {
+		for _, op := range []*huma.Operation{item.Get, item.Head, item.Post, item.Put, item.Patch, item.Delete} {
+			if op == nil || op.Responses["401"] == nil || op.Responses["403"] != nil || isFusionAuthOp(op) {
+				continue
+			}
+			r := *op.Responses["401"]
+			r.Description = http.StatusText(http.StatusForbidden)
+			op.Responses["403"] = &r
 		}
 	}
 }
@@ -278,11 +313,15 @@ func requireAuth(api huma.API) func(huma.Context, func(huma.Context)) {
 			next(ctx)
 			return
 		}
-		msg := msgNotProvided
+		msg, status := msgNotProvided, http.StatusUnauthorized
 		if e, ok := ctx.Context().Value(authErrorKey{}).(error); ok {
 			msg = e.Error()
+			if errs.KindOf(e) == errs.Forbidden {
+				// Valid credentials, but an action prevents their use.
+				status = http.StatusForbidden
+			}
 		}
-		_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, msg, detailError(http.StatusUnauthorized, msg))
+		_ = huma.WriteErr(api, ctx, status, msg, detailError(status, msg))
 	}
 }
 

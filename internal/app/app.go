@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/heed-dev/heed/internal/actioning"
 	"github.com/heed-dev/heed/internal/api"
 	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
@@ -88,9 +89,11 @@ type App struct {
 	History *history.Store
 	Actions *useractions.Service
 	Events  *events.Service
-	Server  *api.Server
-	Metrics *prometheus.Registry
-	log     *slog.Logger
+	// Actioning is FusionAuth's user actioning.
+	Actioning *actioning.Service
+	Server    *api.Server
+	Metrics   *prometheus.Registry
+	log       *slog.Logger
 
 	// draining is set when Run starts to shut down; /readyz reads it.
 	draining atomic.Bool
@@ -147,12 +150,15 @@ func (a *App) build(ctx context.Context) error {
 		settings = *cfg.UserActions
 	}
 	a.Actions = useractions.New(d, nil, settings, log)
+	a.Actions.Events = a.Events
 	a.Actions.Digest = cfg.Digest
 	sender, err := mail.Open(cfg.SMTPURL, cfg.MailFrom, log)
 	if err != nil {
 		return err
 	}
 	a.Actions.Mail = useractions.MailVia(sender)
+	a.Actioning = actioning.New(d, a.Events, sender, log)
+	a.Actioning.RegisterJobs(reg)
 	a.Actions.Register(a.Market.PendingOrders(cfg.PendingOrderHours))
 	a.Actions.Register(a.Market.ExpiringResources(cfg.ExpirationReminders))
 	a.Actions.RegisterJobs(reg)
@@ -171,6 +177,7 @@ func (a *App) build(ctx context.Context) error {
 	a.Market.Jobs = runner
 	a.Actions.Jobs = runner
 	a.Events.Jobs = runner
+	a.Actioning.Jobs = runner
 	if err := a.Actions.SyncRegistry(ctx); err != nil {
 		return err
 	}
@@ -181,7 +188,7 @@ func (a *App) build(ctx context.Context) error {
 		}
 	}
 	a.Server = api.New(api.Deps{
-		DB: d, Users: a.Users, Marketplace: a.Market, History: a.History, Actions: a.Actions, Events: a.Events,
+		DB: d, Users: a.Users, Marketplace: a.Market, History: a.History, Actions: a.Actions, Events: a.Events, Actioning: a.Actioning,
 		Logger: log, Metrics: a.Metrics,
 		TrustProxy: cfg.TrustProxy,
 		Mount:      []func(huma.API){}, Draining: a.draining.Load,

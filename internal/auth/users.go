@@ -100,13 +100,14 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*User, error)
 	}
 	hash := HashToken(token)
 	var (
-		u       *User
-		stored  string
-		expires sql.NullTime
+		u         *User
+		stored    string
+		expires   sql.NullTime
+		prevented loginPrevention
 	)
-	row := s.DB.Reader().QueryRow(ctx, `SELECT t.key_hash, t.expires_at, `+prefixed("u.", userColumns)+`
-		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.key_hash = ?`, hash)
-	u, err := scanUser(scanPrefix{row, []any{&stored, &expires}})
+	row := s.DB.Reader().QueryRow(ctx, `SELECT t.key_hash, t.expires_at, u.login_prevented_until_ms, u.login_prevented_by, `+
+		prefixed("u.", userColumns)+` FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.key_hash = ?`, hash)
+	u, err := scanUser(scanPrefix{row, []any{&stored, &expires, &prevented.until, &prevented.by}})
 	invalid := errs.E(errs.Unauthenticated, "Invalid token.")
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, invalid
@@ -125,7 +126,33 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*User, error)
 	if !u.IsActive {
 		return nil, errs.E(errs.Unauthenticated, "User inactive or deleted.")
 	}
+	if err := prevented.check(s.DB.Now()); err != nil {
+		return nil, err
+	}
 	return u, nil
+}
+
+// loginPrevention is what actioning keeps on a user row: the latest expiry
+// (epoch ms) among the user's active actions that prevent login, and that
+// action's name. It lapses by itself at the expiry.
+type loginPrevention struct {
+	until sql.NullInt64
+	by    string
+}
+
+// neverExpires is FusionAuth's "until cancelled" (2^63-1 ms).
+const neverExpires = 1<<63 - 1
+
+// check refuses a user whose login an action prevents, naming it.
+func (p loginPrevention) check(now time.Time) error {
+	if !p.until.Valid || p.until.Int64 <= now.UnixMilli() {
+		return nil
+	}
+	until := "until it is cancelled"
+	if p.until.Int64 != neverExpires {
+		until = "until " + time.UnixMilli(p.until.Int64).UTC().Format(time.RFC3339)
+	}
+	return errs.E(errs.Forbidden, "Login is prevented by the action %q %s.", p.by, until)
 }
 
 // scanPrefix scans leading columns into extra before the user's columns.
@@ -540,13 +567,14 @@ func (s *Service) Login(ctx context.Context, username, password, clientAddr stri
 			Fields: map[string][]string{"non_field_errors": {"Unable to log in with provided credentials."}}}
 	}
 	var (
-		userID int64
-		hash   sql.NullString
-		active bool
+		userID    int64
+		hash      sql.NullString
+		active    bool
+		prevented loginPrevention
 	)
 	err := s.DB.ReadTx(ctx, func(c db.Conn) error {
-		return c.QueryRow(ctx, "SELECT id, password_hash, is_active FROM users WHERE username = ?", username).
-			Scan(&userID, &hash, &active)
+		return c.QueryRow(ctx, "SELECT id, password_hash, is_active, login_prevented_until_ms, login_prevented_by FROM users WHERE username = ?", username).
+			Scan(&userID, &hash, &active, &prevented.until, &prevented.by)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		// Spend the same time as a real check so response time does not
@@ -559,6 +587,10 @@ func (s *Service) Login(ctx context.Context, username, password, clientAddr stri
 	}
 	if !hash.Valid || bcrypt.CompareHashAndPassword([]byte(hash.String), []byte(password)) != nil || !active {
 		return "", fail()
+	}
+	// Only the right password learns that an action prevents the login.
+	if err := prevented.check(s.DB.Now()); err != nil {
+		return "", err
 	}
 	if s.Throttle != nil {
 		s.Throttle.Reset(keys[0])

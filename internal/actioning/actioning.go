@@ -1,0 +1,97 @@
+// Package actioning is FusionAuth's user actioning on heed's users: action
+// definitions ("Mute", "Lock", "Warn"), reasons, the actions admins take on
+// users and their phases (start, modify, cancel, end), the user.action
+// event of each phase, emails from templates, and login prevention.
+//
+// Users are heed's users; their uuid is the FusionAuth user id, and they
+// belong to the default tenant. Every change is one transaction: the
+// instance, its history, the user's login prevention, its event (through
+// events.Publish, which may veto it under a transactional level), its email
+// and end jobs commit or roll back together.
+package actioning
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/heed-dev/heed/internal/db"
+	"github.com/heed-dev/heed/internal/events"
+	"github.com/heed-dev/heed/internal/jobs"
+	"github.com/heed-dev/heed/internal/mail"
+)
+
+// Forever is FusionAuth's "never expires" (2^63-1 ms).
+const Forever int64 = 1<<63 - 1
+
+// ForeverThreshold: a JavaScript client cannot send 2^63-1 exactly (it
+// arrives as 9223372036854776000, beyond int64); anything from here on is
+// read as "never expires".
+const ForeverThreshold int64 = Forever - 1023
+
+// Service owns definitions, reasons, applications, templates and
+// instances.
+type Service struct {
+	DB     *db.DB
+	Events *events.Service
+	Jobs   jobs.Enqueuer
+	Mail   mail.Sender
+	log    *slog.Logger
+}
+
+// New builds the service; Jobs is bound once the runner exists.
+func New(d *db.DB, ev *events.Service, sender mail.Sender, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{DB: d, Events: ev, Mail: sender, log: log}
+}
+
+// LocalizedStrings maps a locale ("de", "en_US") to text.
+type LocalizedStrings map[string]string
+
+func decodeJSON[T any](raw string, into *T, what string) error {
+	if err := json.Unmarshal([]byte(raw), into); err != nil {
+		return fmt.Errorf("decode %s: %w", what, err)
+	}
+	return nil
+}
+
+func parseUUIDPtr(s *string) uuid.UUID {
+	if s == nil {
+		return uuid.Nil
+	}
+	id, err := uuid.Parse(*s)
+	if err != nil {
+		return uuid.Nil
+	}
+	return id
+}
+
+func nullUUID(id uuid.UUID) any {
+	if id == uuid.Nil {
+		return nil
+	}
+	return id.String()
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "null"
+	}
+	return string(b)
+}
+
+// nowMillis is the transaction's clock in epoch milliseconds.
+func nowMillis(tx interface{ Now() time.Time }) int64 { return tx.Now().UnixMilli() }
+
+// scanTimes normalises times read back from either database to UTC.
+func utc(ts ...*time.Time) {
+	for _, t := range ts {
+		*t = t.UTC()
+	}
+}
