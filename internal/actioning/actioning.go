@@ -11,6 +11,7 @@
 package actioning
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -39,7 +40,18 @@ type Service struct {
 	Events *events.Service
 	Jobs   jobs.Enqueuer
 	Mail   mail.Sender
-	log    *slog.Logger
+	// OnChange, when set, is told in the change's transaction which
+	// instances (by number) were taken, changed, ended or deleted: the
+	// user-actions engine re-detects account_restriction from it.
+	OnChange func(ctx context.Context, tx *db.Tx, nums []int64) error
+	log      *slog.Logger
+}
+
+func (s *Service) changed(ctx context.Context, tx *db.Tx, nums ...int64) error {
+	if s.OnChange == nil || len(nums) == 0 {
+		return nil
+	}
+	return s.OnChange(ctx, tx, nums)
 }
 
 // New builds the service; Jobs is bound once the runner exists.

@@ -318,6 +318,10 @@ func (s *Service) DeleteDefinition(ctx context.Context, id uuid.UUID) (err error
 		if err != nil {
 			return err
 		}
+		nums, err := numsOf(ctx, tx, id)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM user_action_history WHERE instance_id IN (SELECT id FROM user_action_instances WHERE definition_id = ?)`, id.String()); err != nil {
 			return err
 		}
@@ -332,8 +336,25 @@ func (s *Service) DeleteDefinition(ctx context.Context, id uuid.UUID) (err error
 				return err
 			}
 		}
-		return nil
+		return s.changed(ctx, tx, nums...)
 	})
+}
+
+func numsOf(ctx context.Context, c db.Conn, definition uuid.UUID) ([]int64, error) {
+	rows, err := c.Query(ctx, `SELECT num FROM user_action_instances WHERE definition_id = ?`, definition.String())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
 }
 
 func uuidsOf(ctx context.Context, c db.Conn, q string, args ...any) ([]uuid.UUID, error) {

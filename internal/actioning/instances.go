@@ -26,6 +26,8 @@ const (
 
 // Instance is an action taken on a user (FusionAuth's UserActionLog).
 type Instance struct {
+	// Num is the instance's number: its object id for user actions.
+	Num              int64
 	ID               uuid.UUID
 	DefinitionID     uuid.UUID
 	ActioneeID       uuid.UUID
@@ -135,6 +137,9 @@ func (s *Service) Take(ctx context.Context, req Request) (out *Instance, err err
 		if err := insertInstance(ctx, tx, in); err != nil {
 			return err
 		}
+		if in.Num, err = numOf(ctx, tx, in.ID.String()); err != nil {
+			return err
+		}
 		taken = in.ID
 		if err := s.afterChange(ctx, tx, in, v.actionee); err != nil {
 			return err
@@ -239,7 +244,7 @@ func checkActioner(ctx context.Context, tx *db.Tx, id uuid.UUID, e *errs.Error) 
 	return nil
 }
 
-const instanceColumns = `i.id, i.definition_id, i.actionee_uuid, i.actioner_uuid, i.application_ids, i.comment, i.option_name,
+const instanceColumns = `i.num, i.id, i.definition_id, i.actionee_uuid, i.actioner_uuid, i.application_ids, i.comment, i.option_name,
 	i.reason, i.reason_code, i.localized_reasons, i.temporal, i.expiry_ms, i.email_user_on_end, i.notify_user_on_end,
 	i.end_event_sent, i.cancelled, i.ended, i.created, i.state_set`
 
@@ -279,7 +284,7 @@ func scanInstance(r interface{ Scan(...any) error }) (*Instance, error) {
 		expiry                        sql.NullInt64
 		endSent                       sql.NullBool
 	)
-	if err := r.Scan(&id, &def, &actionee, &actioner, &apps, &in.Comment, &option, &reason, &rc, &locs, &in.Temporal, &expiry,
+	if err := r.Scan(&in.Num, &id, &def, &actionee, &actioner, &apps, &in.Comment, &option, &reason, &rc, &locs, &in.Temporal, &expiry,
 		&in.EmailUserOnEnd, &in.NotifyUserOnEnd, &endSent, &in.Cancelled, &in.Ended, &in.Created, &in.StateSet); err != nil {
 		return nil, err
 	}

@@ -104,6 +104,9 @@ func (s *Service) afterChange(ctx context.Context, tx *db.Tx, in *Instance, acti
 			return err
 		}
 	}
+	if err := s.changed(ctx, tx, in.Num); err != nil {
+		return err
+	}
 	if in.Temporal && !in.Cancelled && in.Expiry != nil && *in.Expiry != Forever {
 		return s.scheduleEnd(ctx, tx, in.ID, *in.Expiry)
 	}
@@ -215,6 +218,9 @@ func (s *Service) End(ctx context.Context, id uuid.UUID, expiry int64) (wait tim
 			if err := refreshLoginPrevention(ctx, tx, in.ActioneeID); err != nil {
 				return err
 			}
+		}
+		if err := s.changed(ctx, tx, in.Num); err != nil {
+			return err
 		}
 		return s.announce(ctx, tx, in, PhaseEnd, actionee, announcement{
 			broadcast: in.def.SendEndEvent, emailUser: in.EmailUserOnEnd, notifyUser: in.NotifyUserOnEnd,

@@ -159,6 +159,14 @@ func (a *App) build(ctx context.Context) error {
 	a.Actions.Mail = useractions.MailVia(sender)
 	a.Actioning = actioning.New(d, a.Events, sender, log)
 	a.Actioning.RegisterJobs(reg)
+	a.Actions.Register(a.Actioning.AccountRestrictions())
+	a.Actioning.OnChange = func(ctx context.Context, tx *db.Tx, nums []int64) error {
+		objects := make([]provider.ObjectRef, len(nums))
+		for i, n := range nums {
+			objects[i] = provider.ObjectRef{Type: actioning.ObjectInstance, ID: n}
+		}
+		return a.Actions.Redetect(ctx, tx, objects)
+	}
 	a.Actions.Register(a.Market.PendingOrders(cfg.PendingOrderHours))
 	a.Actions.Register(a.Market.ExpiringResources(cfg.ExpirationReminders))
 	a.Actions.RegisterJobs(reg)
@@ -201,6 +209,9 @@ func (a *App) build(ctx context.Context) error {
 func (a *App) LoadDemo(ctx context.Context, onlyIfEmpty bool) error {
 	if err := demo.Load(ctx, a.DB, a.Market, a.log, onlyIfEmpty); err != nil {
 		return fmt.Errorf("load demo data: %w", err)
+	}
+	if err := demo.LoadActioning(ctx, a.DB, a.Actioning, a.DB.Now()); err != nil {
+		return fmt.Errorf("load demo actioning data: %w", err)
 	}
 	// The demo's users see their actions at once, not at the next tick.
 	if _, err := a.Actions.Update(ctx, "", nil); err != nil {

@@ -63,7 +63,9 @@ CREATE TABLE user_action_reasons (
 -- by foreign key: deleting a user keeps the audit trail. The reason is
 -- kept by value: editing or deleting it never rewrites the past.
 CREATE TABLE user_action_instances (
-    id                 UUID PRIMARY KEY,
+    -- num names the instance to the user-actions engine (integer object ids)
+    num                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id                 UUID NOT NULL UNIQUE,
     definition_id      UUID NOT NULL REFERENCES user_action_definitions (id) ON DELETE CASCADE,
     actionee_uuid      UUID NOT NULL,
     actioner_uuid      UUID,

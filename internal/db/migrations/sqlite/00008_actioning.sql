@@ -63,7 +63,9 @@ CREATE TABLE user_action_reasons (
 -- by foreign key: deleting a user keeps the audit trail. The reason is
 -- kept by value: editing or deleting it never rewrites the past.
 CREATE TABLE user_action_instances (
-    id                 TEXT PRIMARY KEY,
+    -- num names the instance to the user-actions engine (integer object ids)
+    num                INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                 TEXT NOT NULL UNIQUE,
     definition_id      TEXT NOT NULL REFERENCES user_action_definitions (id) ON DELETE CASCADE,
     actionee_uuid      TEXT NOT NULL,
     actioner_uuid      TEXT,
