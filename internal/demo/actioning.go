@@ -15,8 +15,18 @@ import (
 // "Mute" (temporal, emails the user), "Lock" (temporal, prevents login) and
 // "Warn" (instantaneous, options soft and hard), the reasons "Misconduct"
 // (code 123) and "Spam", an email template, and bob muted for a week by
-// admin (he sees it in his user actions).
+// admin (he sees it in his user actions). Like Load, running it twice
+// changes nothing: it does nothing when the Mute definition exists.
 func LoadActioning(ctx context.Context, d *db.DB, svc *actioning.Service, now time.Time) error {
+	var loaded int
+	if err := d.ReadTx(ctx, func(c db.Conn) error {
+		return c.QueryRow(ctx, `SELECT COUNT(*) FROM user_action_definitions WHERE lower(name) = 'mute'`).Scan(&loaded)
+	}); err != nil {
+		return fmt.Errorf("check for demo actioning data: %w", err)
+	}
+	if loaded > 0 {
+		return nil
+	}
 	tmpl, err := svc.CreateTemplate(ctx, actioning.Template{
 		Name:           "Action notice",
 		DefaultSubject: "{{.LocalizedAction}}: an action on your account",
