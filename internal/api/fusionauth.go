@@ -1,13 +1,16 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
 
 	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/errs"
@@ -163,14 +166,24 @@ func faFromHuma(status int, msg string, errList []error, internal func()) *FAErr
 			if status == http.StatusBadRequest && d.Location == "body" {
 				return faGeneral(http.StatusBadRequest, "[invalidJSON]", "Invalid JSON in the request body: "+d.Message)
 			}
-			field := d.Location
+			field, code := d.Location, "invalid"
 			for _, p := range []string{"body.", "query.", "path.", "header."} {
 				field = strings.TrimPrefix(field, p)
+			}
+			if field == "body" || field == "" {
+				// The body as a whole names no field: a top-level
+				// property it lacks is [missing]<property>, anything
+				// else (an array, a string) is not the request's JSON.
+				m := requiredProperty.FindStringSubmatch(d.Message)
+				if m == nil {
+					return faGeneral(http.StatusBadRequest, "[invalidJSON]", "Invalid JSON in the request body: "+d.Message)
+				}
+				field, code = m[1], "missing"
 			}
 			if out.FieldErrors == nil {
 				out.FieldErrors = map[string][]FAErrorItem{}
 			}
-			out.FieldErrors[field] = append(out.FieldErrors[field], FAErrorItem{Code: "[invalid]" + field, Message: d.Message})
+			out.FieldErrors[field] = append(out.FieldErrors[field], FAErrorItem{Code: "[" + code + "]" + field, Message: d.Message})
 		}
 		if len(out.FieldErrors) == 0 {
 			return faGeneral(http.StatusBadRequest, "[invalid]", msg)
@@ -184,12 +197,18 @@ func faFromHuma(status int, msg string, errList []error, internal func()) *FAErr
 	return &FAError{status: status}
 }
 
-// faFromDRF converts the input boundary's refusal.
+// requiredProperty reads the property out of Huma's
+// validation.MsgExpectedRequiredProperty.
+var requiredProperty = regexp.MustCompile(`^expected required property (\S+) to be present$`)
+
+// faFromDRF converts the input boundary's refusal. DRF's non_field_errors
+// (a problem with the body as a whole, such as a NUL in a top-level key)
+// names no field: FusionAuth reports it as a general error.
 func faFromDRF(e *DRFError) *FAError {
 	if e.detail != "" {
 		return faGeneral(e.status, "[invalidJSON]", e.detail)
 	}
-	out := &FAError{status: e.status, FieldErrors: map[string][]FAErrorItem{}}
+	out := &FAError{status: e.status}
 	keys := make([]string, 0, len(e.fields))
 	for k := range e.fields {
 		keys = append(keys, k)
@@ -197,6 +216,13 @@ func faFromDRF(e *DRFError) *FAError {
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, m := range e.fields[k] {
+			if k == "non_field_errors" {
+				out.GeneralErrors = append(out.GeneralErrors, FAErrorItem{Code: "[invalid]", Message: m})
+				continue
+			}
+			if out.FieldErrors == nil {
+				out.FieldErrors = map[string][]FAErrorItem{}
+			}
 			out.FieldErrors[k] = append(out.FieldErrors[k], FAErrorItem{Code: "[invalid]" + k, Message: m})
 		}
 	}
@@ -240,6 +266,34 @@ func (w *faBodyless) Write(b []byte) (int, error) {
 
 func (w *faBodyless) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// faTenantHeader scopes a FusionAuth request to one tenant.
+const faTenantHeader = "X-FusionAuth-TenantId"
+
+type faTenantKey struct{}
+
+// faTenantScope returns the tenant the request is scoped to (uuid.Nil when
+// the header is absent). heed decides (fusionauth-compat §1): an object of
+// another tenant is treated as if it did not exist; global objects
+// (definitions, reasons, webhooks, keys, templates) ignore the header.
+func faTenantScope(ctx context.Context) (uuid.UUID, error) {
+	v, _ := ctx.Value(faTenantKey{}).(string)
+	if faQueryValue(v) == "" {
+		return uuid.Nil, nil
+	}
+	id, err := uuid.Parse(strings.TrimSpace(v))
+	if err != nil {
+		return uuid.Nil, errs.Coded("invalid", "tenantId", "The %s header is not a UUID.", faTenantHeader)
+	}
+	return id, nil
+}
+
+// faOutsideTenant reports whether the request's tenant scope excludes an
+// object of tenant t.
+func faOutsideTenant(ctx context.Context, t uuid.UUID) (bool, error) {
+	scope, err := faTenantScope(ctx)
+	return scope != uuid.Nil && scope != t, err
+}
+
 // faAuthorized: FusionAuth API keys are staff tokens; anyone else gets 401.
 func faAuthorized(u *auth.User) bool { return u != nil && u.IsStaff }
 
@@ -256,6 +310,13 @@ func faResponses(api huma.API) {
 				continue
 			}
 			op.Security = authRequired
+			op.Parameters = append(op.Parameters, &huma.Param{Name: faTenantHeader, In: "header",
+				Description: "Scopes the request to one tenant: objects of other tenants are treated as if they did not exist.",
+				Schema:      &huma.Schema{Type: huma.TypeString, Format: "uuid"}})
+			if op.RequestBody != nil && op.Responses["413"] == nil {
+				// A body over the limit is refused as [tooLarge].
+				op.Responses["413"] = &huma.Response{Description: http.StatusText(http.StatusRequestEntityTooLarge)}
+			}
 			for code, r := range op.Responses {
 				if len(code) != 3 || code[0] < '4' {
 					continue

@@ -11,6 +11,7 @@ import (
 
 	"github.com/heed-dev/heed/internal/actioning"
 	"github.com/heed-dev/heed/internal/errs"
+	"github.com/heed-dev/heed/internal/events"
 )
 
 const tagActioning = "FusionAuth: actioning users"
@@ -187,6 +188,9 @@ func registerFAActioning(api huma.API, svc *actioning.Service, users *faUsers) {
 		if err != nil {
 			return nil, err
 		}
+		if err := usersInScope(ctx, req); err != nil {
+			return nil, err
+		}
 		in, err := svc.Take(ctx, req)
 		return one(ctx, in, err, false)
 	}
@@ -213,6 +217,9 @@ func registerFAActioning(api huma.API, svc *actioning.Service, users *faUsers) {
 				return nil, err
 			}
 			inst, err := svc.GetInstance(ctx, id, true)
+			if err == nil {
+				err = instanceInScope(ctx)
+			}
 			return one(ctx, inst, err, true)
 		})
 
@@ -225,6 +232,9 @@ func registerFAActioning(api huma.API, svc *actioning.Service, users *faUsers) {
 		}) (*faActionsOut, error) {
 			f, err := instanceFilter(in.UserID, in.Active, in.PreventingLogin)
 			if err != nil {
+				return nil, err
+			}
+			if err := instanceInScope(ctx); err != nil {
 				return nil, err
 			}
 			list, err := svc.ListInstances(ctx, f)
@@ -253,6 +263,12 @@ func registerFAActioning(api huma.API, svc *actioning.Service, users *faUsers) {
 			}
 			req, err := actioningRequest(ctx, in.Body, uuid.Nil)
 			if err != nil {
+				return nil, err
+			}
+			if err := instanceInScope(ctx); err != nil {
+				return nil, err
+			}
+			if err := usersInScope(ctx, actioning.Request{ActionerID: req.ActionerID}); err != nil {
 				return nil, err
 			}
 			inst, err := do(ctx, id, req)
@@ -296,4 +312,32 @@ type faActionsOut struct {
 	Body struct {
 		Actions []FAUserActionLog `json:"actions"`
 	}
+}
+
+// heed's users all belong to the default tenant: a request scoped to
+// another tenant sees none of them, nor their actions.
+func usersInScope(ctx context.Context, req actioning.Request) error {
+	outside, err := faOutsideTenant(ctx, events.DefaultTenantID)
+	if err != nil || !outside {
+		return err
+	}
+	e := &errs.Error{Kind: errs.Invalid}
+	if req.ActioneeID != uuid.Nil {
+		e.Add("invalid", "action.actioneeUserId", "The user [%s] is not in the request's tenant.", req.ActioneeID)
+	}
+	if req.ActionerID != uuid.Nil {
+		e.Add("invalid", "action.actionerUserId", "The user [%s] is not in the request's tenant.", req.ActionerID)
+	}
+	return e.OrNil()
+}
+
+func instanceInScope(ctx context.Context) error {
+	outside, err := faOutsideTenant(ctx, events.DefaultTenantID)
+	if err != nil {
+		return err
+	}
+	if outside {
+		return errs.NotFoundf("action not found")
+	}
+	return nil
 }

@@ -77,6 +77,12 @@ func registerFAApplications(api huma.API, svc *actioning.Service) {
 		if err != nil {
 			return nil, err
 		}
+		if a.TenantID == uuid.Nil {
+			// FusionAuth puts the application in the request's tenant.
+			if a.TenantID, err = faTenantScope(ctx); err != nil {
+				return nil, err
+			}
+		}
 		a.ID = id
 		return one(svc.CreateApplication(ctx, a))
 	}
@@ -101,7 +107,14 @@ func registerFAApplications(api huma.API, svc *actioning.Service) {
 			if err != nil {
 				return nil, err
 			}
-			return one(svc.GetApplication(ctx, id))
+			a, err := svc.GetApplication(ctx, id)
+			if err == nil {
+				var outside bool
+				if outside, err = faOutsideTenant(ctx, a.TenantID); err == nil && outside {
+					err = errs.NotFoundf("application not found")
+				}
+			}
+			return one(a, err)
 		})
 
 	huma.Register(api, faOp(http.MethodGet, "/api/application", "retrieveApplications", "Retrieve the active (or inactive=true) applications", tag),
@@ -111,6 +124,19 @@ func registerFAApplications(api huma.API, svc *actioning.Service) {
 			as, err := svc.ListApplications(ctx, strings.EqualFold(faQueryValue(in.Inactive), "true"))
 			if err != nil {
 				return nil, err
+			}
+			scope, err := faTenantScope(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if scope != uuid.Nil {
+				kept := as[:0]
+				for _, a := range as {
+					if a.TenantID == scope {
+						kept = append(kept, a)
+					}
+				}
+				as = kept
 			}
 			out := &faApplicationsOut{}
 			out.Body.Applications = mapAll(as, applicationToFA)
@@ -355,6 +381,9 @@ func registerFAUsers(api huma.API, d *db.DB) {
 			id, err := in.parse()
 			if err != nil {
 				return nil, err
+			}
+			if err := instanceInScope(ctx); err != nil {
+				return nil, errs.NotFoundf("user not found")
 			}
 			u, err := auth.UserByUUID(ctx, d.Reader(), id)
 			if err != nil {

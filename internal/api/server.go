@@ -371,6 +371,9 @@ func withRequestURL(trustProxy bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := context.WithValue(r.Context(), requestURLKey{}, absoluteURL(r, trustProxy))
 		ctx = context.WithValue(ctx, clientAddrKey{}, remoteAddr(r, trustProxy))
+		if t := r.Header.Get(faTenantHeader); t != "" {
+			ctx = context.WithValue(ctx, faTenantKey{}, t)
+		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
