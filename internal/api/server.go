@@ -193,6 +193,9 @@ func New(deps Deps) *Server {
 	headHasNoBody(api)
 	queryListsNotNull(api)
 	loginMayBePrevented(api)
+	if deps.Events != nil {
+		webhooksMayVeto(api)
+	}
 	faResponses(api)
 	if deps.Events != nil {
 		documentEvents(api)
@@ -254,6 +257,22 @@ func loginMayBePrevented(api huma.API) {
 			r := *op.Responses["401"]
 			r.Description = http.StatusText(http.StatusForbidden)
 			op.Responses["403"] = &r
+		}
+	}
+}
+
+// webhooksMayVeto declares 504 on every change: a tenant that makes an
+// event type transactional lets its webhooks veto the change that causes
+// it (FusionAuth's [WebhookTransactionException]).
+func webhooksMayVeto(api huma.API) {
+	for _, item := range api.OpenAPI().Paths {
+		for _, op := range []*huma.Operation{item.Post, item.Put, item.Patch, item.Delete} {
+			if op == nil || op.Responses["400"] == nil || op.Responses["504"] != nil {
+				continue
+			}
+			r := *op.Responses["400"]
+			r.Description = "A transactional webhook vetoed the change: nothing was committed."
+			op.Responses["504"] = &r
 		}
 	}
 }
