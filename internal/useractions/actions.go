@@ -14,6 +14,7 @@ import (
 	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/errs"
+	"github.com/heed-dev/heed/internal/events"
 	"github.com/heed-dev/heed/internal/useractions/provider"
 )
 
@@ -327,10 +328,52 @@ func (s *Service) Silence(ctx context.Context, viewer *auth.User, id uuid.UUID, 
 		if err != nil {
 			return err
 		}
-		set, args := silenceSQL(days, tx.Now())
-		_, err = tx.Exec(ctx, "UPDATE user_actions SET "+set+" WHERE id = ?", append(args, a.ID)...)
-		return err
+		now := tx.Now()
+		set, args := silenceSQL(days, now)
+		q, args := "UPDATE user_actions SET "+set+" WHERE id = ?", append(args, a.ID)
+		return s.silence(ctx, tx, q, args, days, now, nil)
 	})
+}
+
+// silence runs q, an UPDATE that silences, and announces each action it
+// silenced; n, when set, receives how many it did.
+func (s *Service) silence(ctx context.Context, tx *db.Tx, q string, args []any, days *int, now time.Time, n *int) error {
+	announce, err := s.wants(ctx, tx, events.TypeUserActionSilenced)
+	if err != nil {
+		return err
+	}
+	if !announce {
+		res, err := tx.Exec(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		if n != nil {
+			c, err := res.RowsAffected()
+			*n = int(c)
+			return err
+		}
+		return nil
+	}
+	returning, err := s.changeReturning(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, q+returning, args...)
+	if err != nil {
+		return err
+	}
+	silenced, err := scanChanges(rows)
+	if err != nil {
+		return err
+	}
+	if n != nil {
+		*n = len(silenced)
+	}
+	until := silencedUntil(days, now)
+	for i := range silenced {
+		silenced[i].fields.SilencedUntil = until
+	}
+	return s.publish(ctx, tx, events.TypeUserActionSilenced, silenced)
 }
 
 // Unsilence lifts any silence from one of viewer's own actions, silenced
@@ -363,14 +406,8 @@ func (s *Service) BulkSilence(ctx context.Context, viewer *auth.User, f Filter, 
 			return err
 		}
 		set, setArgs := silenceSQL(days, now)
-		res, err := tx.Exec(ctx, "UPDATE user_actions SET "+set+" WHERE id IN (SELECT ua.id FROM user_actions ua WHERE "+where+")",
-			append(setArgs, args...)...)
-		if err != nil {
-			return err
-		}
-		c, err := res.RowsAffected()
-		n = int(c)
-		return err
+		return s.silence(ctx, tx, "UPDATE user_actions SET "+set+" WHERE id IN (SELECT ua.id FROM user_actions ua WHERE "+where+")",
+			append(setArgs, args...), days, now, &n)
 	})
 	return n, err
 }

@@ -13,12 +13,14 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/errs"
+	"github.com/heed-dev/heed/internal/events"
 	"github.com/heed-dev/heed/internal/jobs"
 	"github.com/heed-dev/heed/internal/useractions/provider"
 )
@@ -50,10 +52,15 @@ type Service struct {
 	Settings Settings
 	Log      *slog.Logger
 	// Mail sends digests; nil logs them instead.
-	Mail      Mailer
-	Digest    DigestConfig
+	Mail   Mailer
+	Digest DigestConfig
+	// Events announces created, resolved and silenced actions in the
+	// transaction that changes them (see events.go); nil announces nothing.
+	Events    *events.Service
 	metrics   *metrics
 	providers []registered
+	// uuidTables caches objectUUIDTable's answers, by table.
+	uuidTables sync.Map
 }
 
 type registered struct {
@@ -276,7 +283,9 @@ func concerns(p provider.Provider, objects []provider.ObjectRef) bool {
 // detect runs one provider within scope and brings the stored rows in step:
 // new actions inserted, changed ones updated in place (uuid, created and
 // silence kept), vanished ones deleted. Statements: one read of the stored
-// rows, one detection pass, and batches of writes.
+// rows, one detection pass, and batches of writes; when it creates or
+// deletes actions and an events service is set, a constant few more to
+// ask whether anyone listens, and (only when someone does) the events.
 func (s *Service) detect(ctx context.Context, tx *db.Tx, p provider.Provider, scope provider.Scope) (created, updated, deleted int, err error) {
 	at := p.ActionType()
 	// A full run holds its action type alone, so it and a change's
@@ -327,13 +336,47 @@ func (s *Service) detect(ctx context.Context, tx *db.Tx, p provider.Provider, sc
 		}
 	}
 	sort.Slice(gone, func(i, j int) bool { return gone[i] < gone[j] })
-	if err := upsert(ctx, tx, writes); err != nil {
+	// Asked only when there is something to announce, so a run that
+	// changes nothing runs no more statements than without events.
+	announceCreated, announceResolved := false, false
+	if created > 0 {
+		if announceCreated, err = s.wants(ctx, tx, events.TypeUserActionCreated); err != nil {
+			return 0, 0, 0, fmt.Errorf("%s: %w", at, err)
+		}
+	}
+	if len(gone) > 0 {
+		if announceResolved, err = s.wants(ctx, tx, events.TypeUserActionResolved); err != nil {
+			return 0, 0, 0, fmt.Errorf("%s: %w", at, err)
+		}
+	}
+	returning := ""
+	if announceCreated || announceResolved {
+		if returning, err = s.changeReturning(ctx); err != nil {
+			return 0, 0, 0, fmt.Errorf("%s: %w", at, err)
+		}
+	}
+	inserted, err := upsert(ctx, tx, writes, ifThen(announceCreated, returning))
+	if err != nil {
 		return 0, 0, 0, fmt.Errorf("%s: %w", at, err)
 	}
-	if err := deleteIDs(ctx, tx, gone); err != nil {
+	resolved, err := deleteIDs(ctx, tx, gone, ifThen(announceResolved, returning))
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("%s: %w", at, err)
+	}
+	if err := s.publish(ctx, tx, events.TypeUserActionCreated, inserted); err != nil {
+		return 0, 0, 0, fmt.Errorf("%s: %w", at, err)
+	}
+	if err := s.publish(ctx, tx, events.TypeUserActionResolved, resolved); err != nil {
 		return 0, 0, 0, fmt.Errorf("%s: %w", at, err)
 	}
 	return created, updated, len(gone), nil
+}
+
+func ifThen(cond bool, s string) string {
+	if cond {
+		return s
+	}
+	return ""
 }
 
 type key struct {
@@ -466,9 +509,13 @@ func uuidArg(u *uuid.UUID) any {
 // engines' limit on bound parameters.
 const upsertBatch = 500
 
-func upsert(ctx context.Context, tx *db.Tx, rows []row) error {
+// upsert writes rows. With returning (changeReturning) it also says which
+// rows it inserted: an insert keeps the uuid newRow generated, an update
+// keeps the stored one, so a returned uuid that is one of ours is a row
+// this statement created.
+func upsert(ctx context.Context, tx *db.Tx, rows []row, returning string) ([]change, error) {
 	if len(rows) == 0 {
-		return nil
+		return nil, nil
 	}
 	one := "(" + db.Placeholders(len(rowColumns)) + ")"
 	sets := make([]string, len(updatedColumns))
@@ -476,6 +523,7 @@ func upsert(ctx context.Context, tx *db.Tx, rows []row) error {
 		sets[i] = c + " = excluded." + c
 	}
 	suffix := " ON CONFLICT (user_id, action_type, object_type, object_id) DO UPDATE SET " + strings.Join(sets, ", ")
+	var inserted []change
 	for start := 0; start < len(rows); start += upsertBatch {
 		batch := rows[start:min(start+upsertBatch, len(rows))]
 		values := make([]string, len(batch))
@@ -485,24 +533,60 @@ func upsert(ctx context.Context, tx *db.Tx, rows []row) error {
 			args = append(args, r.args...)
 		}
 		q := "INSERT INTO user_actions (" + strings.Join(rowColumns, ", ") + ") VALUES " + strings.Join(values, ", ") + suffix
-		if _, err := tx.Exec(ctx, q, args...); err != nil {
-			return fmt.Errorf("write %d actions: %w", len(batch), err)
+		if returning == "" {
+			if _, err := tx.Exec(ctx, q, args...); err != nil {
+				return nil, fmt.Errorf("write %d actions: %w", len(batch), err)
+			}
+			continue
+		}
+		res, err := tx.Query(ctx, q+returning, args...)
+		if err != nil {
+			return nil, fmt.Errorf("write %d actions: %w", len(batch), err)
+		}
+		written, err := scanChanges(res)
+		if err != nil {
+			return nil, fmt.Errorf("write %d actions: %w", len(batch), err)
+		}
+		ours := make(map[uuid.UUID]bool, len(batch))
+		for _, r := range batch {
+			ours[uuid.MustParse(r.args[0].(string))] = true
+		}
+		for _, c := range written {
+			if ours[c.id] {
+				inserted = append(inserted, c)
+			}
 		}
 	}
-	return nil
+	return inserted, nil
 }
 
-func deleteIDs(ctx context.Context, tx *db.Tx, ids []int64) error {
+// deleteIDs deletes the actions ids; with returning (changeReturning) it
+// says what it deleted.
+func deleteIDs(ctx context.Context, tx *db.Tx, ids []int64, returning string) ([]change, error) {
 	const batch = 1000
+	var deleted []change
 	for start := 0; start < len(ids); start += batch {
 		part := ids[start:min(start+batch, len(ids))]
 		args := make([]any, len(part))
 		for i, id := range part {
 			args[i] = id
 		}
-		if _, err := tx.Exec(ctx, "DELETE FROM user_actions WHERE id IN ("+db.Placeholders(len(part))+")", args...); err != nil {
-			return fmt.Errorf("delete %d actions: %w", len(part), err)
+		q := "DELETE FROM user_actions WHERE id IN (" + db.Placeholders(len(part)) + ")"
+		if returning == "" {
+			if _, err := tx.Exec(ctx, q, args...); err != nil {
+				return nil, fmt.Errorf("delete %d actions: %w", len(part), err)
+			}
+			continue
 		}
+		rows, err := tx.Query(ctx, q+returning, args...)
+		if err != nil {
+			return nil, fmt.Errorf("delete %d actions: %w", len(part), err)
+		}
+		got, err := scanChanges(rows)
+		if err != nil {
+			return nil, fmt.Errorf("delete %d actions: %w", len(part), err)
+		}
+		deleted = append(deleted, got...)
 	}
-	return nil
+	return deleted, nil
 }

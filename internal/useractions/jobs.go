@@ -3,6 +3,7 @@ package useractions
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/google/uuid"
@@ -11,6 +12,7 @@ import (
 	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/errs"
+	"github.com/heed-dev/heed/internal/events"
 	"github.com/heed-dev/heed/internal/jobs"
 )
 
@@ -159,19 +161,16 @@ type ObjectTables interface {
 
 // CleanupDangling deletes actions nothing can detect any more: of action
 // types no provider registers, of inactive users, or about objects that no
-// longer exist.
+// longer exist. The last two are what a detection would delete as cleared,
+// and are announced as user-action.resolved; the first are not (see
+// events.go).
 func (s *Service) CleanupDangling(ctx context.Context) (n int64, err error) {
 	defer errs.Wrap(&err, "CleanupDangling")
 	types := make([]any, 0, len(s.providers))
-	tables := map[string]string{}
 	for _, r := range s.providers {
 		types = append(types, r.p.ActionType())
-		if ot, ok := r.p.(ObjectTables); ok {
-			for k, v := range ot.ObjectTables() {
-				tables[k] = v
-			}
-		}
 	}
+	tables := s.objectTables()
 	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
 		del := func(q string, args ...any) error {
 			res, err := tx.Exec(ctx, q, args...)
@@ -182,6 +181,21 @@ func (s *Service) CleanupDangling(ctx context.Context) (n int64, err error) {
 			n += c
 			return err
 		}
+		var resolved []change
+		announce, returning := false, ""
+		resolve := func(q string, args ...any) error {
+			if !announce {
+				return del(q, args...)
+			}
+			rows, err := tx.Query(ctx, q+returning, args...)
+			if err != nil {
+				return err
+			}
+			got, err := scanChanges(rows)
+			n += int64(len(got))
+			resolved = append(resolved, got...)
+			return err
+		}
 		if len(types) > 0 {
 			if err := del("DELETE FROM user_actions WHERE action_type NOT IN ("+db.Placeholders(len(types))+")", types...); err != nil {
 				return err
@@ -189,16 +203,32 @@ func (s *Service) CleanupDangling(ctx context.Context) (n int64, err error) {
 		} else if err := del("DELETE FROM user_actions"); err != nil {
 			return err
 		}
-		if err := del("DELETE FROM user_actions WHERE user_id IN (SELECT id FROM users WHERE is_active = ?)", false); err != nil {
+		if len(types) > 0 {
+			var err error
+			if announce, err = s.wants(ctx, tx, events.TypeUserActionResolved); err != nil {
+				return err
+			}
+			if announce {
+				if returning, err = s.changeReturning(ctx); err != nil {
+					return err
+				}
+			}
+		}
+		if err := resolve("DELETE FROM user_actions WHERE user_id IN (SELECT id FROM users WHERE is_active = ?)", false); err != nil {
 			return err
 		}
-		for objType, table := range tables {
-			if err := del("DELETE FROM user_actions WHERE object_type = ? AND NOT EXISTS (SELECT 1 FROM "+table+
+		objTypes := make([]string, 0, len(tables))
+		for t := range tables {
+			objTypes = append(objTypes, t)
+		}
+		sort.Strings(objTypes)
+		for _, objType := range objTypes {
+			if err := resolve("DELETE FROM user_actions WHERE object_type = ? AND NOT EXISTS (SELECT 1 FROM "+tables[objType]+
 				" t WHERE t.id = user_actions.object_id)", objType); err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.publish(ctx, tx, events.TypeUserActionResolved, resolved)
 	})
 	return n, err
 }
