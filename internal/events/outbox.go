@@ -135,7 +135,11 @@ type retryHint struct {
 // 429, and a receiver's Retry-After honoured within [delay, 2×delay].
 func (w *deliveryWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
 	hint, _ := w.s.retryHints.LoadAndDelete(job.ID)
-	return time.Now().Add(w.s.retryDelay(job.Attempt, hint))
+	// A job allowed fewer attempts than the schedule continues a delivery
+	// whose first attempt was made in the request (deliverInTx): count it,
+	// so the schedule goes on where that attempt left it.
+	before := max(w.s.maxAttempts()-job.MaxAttempts, 0)
+	return time.Now().Add(w.s.retryDelay(job.Attempt+before, hint))
 }
 
 func (s *Service) retryDelay(attempt int, hint retryHint) time.Duration {
