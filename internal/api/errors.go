@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -114,6 +115,9 @@ func fromDomain(e *errs.Error) *DRFError {
 func newError(logger *slog.Logger) func(huma.Context, int, string, ...error) huma.StatusError {
 	build := drfFromHuma(logger)
 	return func(ctx huma.Context, status int, msg string, errList ...error) huma.StatusError {
+		if status >= 500 && abandoned(ctx, errList) {
+			return clientClosed()
+		}
 		if ctx != nil && isFusionAuthOp(ctx.Operation()) {
 			return faFromHuma(status, msg, errList, func() {
 				attrs := []any{"status", status, "message", msg, "method", ctx.Method(), "path", ctx.URL().Path}
@@ -152,6 +156,8 @@ func drfFromHuma(logger *slog.Logger) func(huma.Context, int, string, ...error) 
 			}
 		}
 		switch {
+		case status >= 500 && abandoned(ctx, errList):
+			return clientClosed()
 		case status >= 500:
 			attrs := []any{"status", status, "message", msg}
 			if ctx != nil {
@@ -182,6 +188,28 @@ func drfFromHuma(logger *slog.Logger) func(huma.Context, int, string, ...error) 
 		}
 		return detailError(status, msg)
 	}
+}
+
+// abandoned reports whether a failure is the client's leaving: the request's
+// context was cancelled (net/http does that when the connection closes), so
+// the query or call that failed was interrupted, not broken. Without a
+// request at hand, an error that is context.Canceled says the same.
+func abandoned(ctx huma.Context, errList []error) bool {
+	if ctx != nil {
+		return errors.Is(ctx.Context().Err(), context.Canceled)
+	}
+	for _, err := range errList {
+		if errors.Is(err, context.Canceled) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientClosed is the answer to an abandoned request. Nobody reads it; it is
+// not logged as a failure, and logRequests counts it as 499.
+func clientClosed() *DRFError {
+	return detailError(StatusClientClosedRequest, "Client closed request.")
 }
 
 // validationError maps Huma's located error details to DRF field errors.

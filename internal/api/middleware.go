@@ -2,15 +2,22 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
+
+// StatusClientClosedRequest is nginx's 499 "client closed request": the
+// client went away before the response was complete. It is what the log
+// line and the request metrics say of such a request, never a 500.
+const StatusClientClosedRequest = 499
 
 // statusRecorder remembers the status and whether anything was written.
 type statusRecorder struct {
@@ -20,11 +27,24 @@ type statusRecorder struct {
 	bytes   int
 }
 
+// WriteHeader sends the status once. A later call reaches nobody (net/http
+// would only log "superfluous response.WriteHeader"), so it is dropped;
+// Huma makes one with 499 when writing the body failed because the client
+// left, and that is recorded for the log line.
 func (s *statusRecorder) WriteHeader(code int) {
-	if !s.written {
-		s.status = code
-		s.written = true
+	if s.written {
+		if code == StatusClientClosedRequest {
+			s.status = code
+		}
+		return
 	}
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		// Informational: the final status is still to come.
+		s.ResponseWriter.WriteHeader(code)
+		return
+	}
+	s.status = code
+	s.written = true
 	s.ResponseWriter.WriteHeader(code)
 }
 
@@ -45,7 +65,12 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // the client never sees a dropped connection.
 func recoverJSON(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w}
+		// Share logRequests' recorder when it wraps this one: a second
+		// recorder would forward the status twice.
+		rec, ok := w.(*statusRecorder)
+		if !ok {
+			rec = &statusRecorder{ResponseWriter: w}
+		}
 		defer func() {
 			p := recover()
 			if p == nil {
@@ -53,6 +78,14 @@ func recoverJSON(log *slog.Logger, next http.Handler) http.Handler {
 			}
 			if p == http.ErrAbortHandler {
 				panic(p)
+			}
+			if err, ok := p.(error); ok && clientGone(r) {
+				if _, bug := err.(runtime.Error); !bug {
+					// Huma panics when it cannot write the response; here
+					// because the client left. logRequests says 499.
+					log.Debug("response abandoned by the client", "method", r.Method, "path", r.URL.Path, "error", err.Error())
+					return
+				}
 			}
 			log.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
 				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -66,6 +99,14 @@ func recoverJSON(log *slog.Logger, next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// clientGone reports whether the client abandoned r: net/http cancels a
+// request's context when its connection closes or a write to it fails, and
+// a response is only complete once the handler has returned (the last of it
+// is flushed after), so a cancelled context here means nobody got it.
+func clientGone(r *http.Request) bool {
+	return errors.Is(r.Context().Err(), context.Canceled)
 }
 
 // requestInfo is filled in by inner handlers (which see copies of the
@@ -122,6 +163,13 @@ func logRequests(log *slog.Logger, m *httpMetrics, next http.Handler) http.Handl
 		if !rec.written {
 			status = http.StatusOK
 		}
+		gone := clientGone(r)
+		if gone {
+			// Whatever the handler made of its cancelled context (a 500
+			// from an interrupted query, a 401 from an interrupted token
+			// lookup), nobody received it.
+			status = StatusClientClosedRequest
+		}
 		route := info.route
 		if route == "" {
 			route = "unmatched"
@@ -139,6 +187,9 @@ func logRequests(log *slog.Logger, m *httpMetrics, next http.Handler) http.Handl
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", route),
 			slog.Int("status", status), slog.Int("bytes", rec.bytes), slog.Duration("duration", elapsed),
 			slog.String("remote", r.RemoteAddr),
+		}
+		if gone {
+			attrs = append(attrs, slog.String("outcome", "client closed request"))
 		}
 		if info.user != "" {
 			attrs = append(attrs, slog.String("user", info.user))
