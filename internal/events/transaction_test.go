@@ -1,0 +1,226 @@
+package events_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/heed-dev/heed/internal/apptest"
+	"github.com/heed-dev/heed/internal/db"
+	"github.com/heed-dev/heed/internal/db/dbtest"
+	"github.com/heed-dev/heed/internal/events"
+	"github.com/heed-dev/heed/internal/marketplace"
+)
+
+// fusionAuthMet is FusionAuth's TransactionType.success, written out
+// independently (in integers) from the compat reference §7.4.
+func fusionAuthMet(level events.TransactionType, n, s int) bool {
+	switch level {
+	case events.TxAny:
+		return s > 0
+	case events.TxSimpleMajority:
+		return 2*s >= n
+	case events.TxSuperMajority:
+		return 3*s >= 2*n
+	case events.TxAbsoluteMajority:
+		return s == n
+	}
+	return true
+}
+
+func TestTransactionTypeMet(t *testing.T) {
+	t.Parallel()
+	for _, level := range events.TransactionTypes {
+		for n := 1; n <= 7; n++ {
+			for s := 0; s <= n; s++ {
+				if got, want := level.Met(n, s), fusionAuthMet(level, n, s); got != want {
+					t.Errorf("%s.Met(n=%d, s=%d) = %v, want %v", level, n, s, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestTransactionalLevels drives resource changes through the marketplace
+// with the default tenant's resource.version.created set to each level and
+// n webhooks of which s accept: the change commits exactly when FusionAuth's
+// rule says so. A vetoed change leaves nothing behind (the resource, its
+// history and River's queue are as before) yet its Failed event is logged
+// with every attempt; through the Waldur API the veto is a 504.
+func TestTransactionalLevels(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, url string) {
+		t.Parallel()
+		h := startHeed(t, url, fastConfig())
+		a := h.App
+		ctx := context.Background()
+		staff, err := a.Users.Authenticate(ctx, apptest.Staff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		live, _, err := a.Market.ListResources(ctx, staff, marketplace.ConsumerView,
+			marketplace.ResourceFilter{States: []string{"OK"}, Ordering: "created"}, db.Page{Limit: 1})
+		if err != nil || len(live) == 0 {
+			t.Fatalf("no live resource in the demo data (%v)", err)
+		}
+		resID := live[0].UUID
+		ok := newReceiver(t, status(http.StatusOK))
+		bad := newReceiver(t, status(http.StatusInternalServerError))
+		rvc := events.TypeResourceVersionCreate
+
+		setLevel := func(level events.TransactionType) {
+			t.Helper()
+			cur, err := a.Events.GetTenant(ctx, events.DefaultTenantID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cur.Events[rvc] = on(level)
+			if _, err := a.Events.UpdateTenant(ctx, cur.ID, *cur); err != nil {
+				t.Fatal(err)
+			}
+		}
+		versions := func() int {
+			return countRows(t, a.DB, `SELECT COUNT(*) FROM versions WHERE object_uuid = ?`, resID.String())
+		}
+		allDeliveryJobs := func() int {
+			return countRows(t, a.DB, `SELECT COUNT(*) FROM river_job WHERE kind = 'webhook_delivery'`)
+		}
+		// eventFor finds the single logged event whose body carries marker.
+		eventFor := func(marker string) *events.EventLog {
+			t.Helper()
+			found, total, err := a.Events.SearchEventLogs(ctx, events.EventLogSearch{Event: marker, NumberOfResults: 10})
+			if err != nil || total != 1 {
+				t.Fatalf("event log search for %q: %d events (%v); want exactly 1", marker, total, err)
+			}
+			lg, err := a.Events.GetEventLog(ctx, found[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return lg
+		}
+
+		step := 0
+		for _, level := range []events.TransactionType{events.TxAny, events.TxSimpleMajority, events.TxSuperMajority, events.TxAbsoluteMajority, events.TxNone} {
+			setLevel(level)
+			for n := 1; n <= 4; n++ {
+				for s := 0; s <= n; s++ {
+					if level == events.TxNone && (s > 0 || n != 2) {
+						continue // None commits whatever happens: one case is enough
+					}
+					step++
+					name := fmt.Sprintf("%s n=%d s=%d", level, n, s)
+					var hooks []*events.Webhook
+					for i := range n {
+						target := ok.URL
+						if i >= s {
+							target = bad.URL
+						}
+						hooks = append(hooks, hook(t, a.Events, fmt.Sprintf("%s/%d/%d", target, step, i), func(w *events.Webhook) {
+							w.TenantIDs = []uuid.UUID{events.DefaultTenantID}
+							w.EventsEnabled = map[string]bool{rvc: true}
+						}))
+					}
+					before, err := a.Market.GetResource(ctx, staff, marketplace.ConsumerView, resID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					v0, j0 := versions(), allDeliveryJobs()
+					marker := fmt.Sprintf("txn-%s-%d", uuid.NewString()[:8], step)
+					_, err = a.Market.UpdateResource(ctx, staff, marketplace.ConsumerView, resID, marketplace.ResourceUpdate{Description: &marker})
+					after, gerr := a.Market.GetResource(ctx, staff, marketplace.ConsumerView, resID)
+					if gerr != nil {
+						t.Fatal(gerr)
+					}
+					lg := eventFor(marker)
+					if len(lg.WebhookIDs) != n || lg.TransactionType != level {
+						t.Errorf("%s: event logged for %d webhooks at level %s, want %d at %s", name, len(lg.WebhookIDs), lg.TransactionType, n, level)
+					}
+					// A transactional level calls every webhook in the request.
+					if level != events.TxNone && len(lg.Attempts) != n {
+						t.Errorf("%s: %d attempts logged with the change, want %d", name, len(lg.Attempts), n)
+					}
+					if level == events.TxNone {
+						if err != nil || after.Description != marker || lg.Result == events.ResultFailed {
+							t.Errorf("%s: err %v, description %q, log %s; None must commit", name, err, after.Description, lg.Result)
+						}
+					} else if fusionAuthMet(level, n, s) {
+						if err != nil {
+							t.Errorf("%s: the change failed (%v); the level is met", name, err)
+						} else {
+							wantResult := events.ResultSucceeded
+							if s < n {
+								wantResult = events.ResultRunning // the failed ones are retried
+							}
+							if after.Description != marker || versions() != v0+1 || lg.Result != wantResult ||
+								lg.SuccessfulAttempts != s || lg.FailedAttempts != n-s {
+								t.Errorf("%s: committed change: description %q, %d new versions, log %s %d/%d; want %q, 1, %s %d/%d",
+									name, after.Description, versions()-v0, lg.Result, lg.SuccessfulAttempts, lg.FailedAttempts, marker, wantResult, s, n-s)
+							}
+							// One retry job per failed webhook, none for the others.
+							if jobs := deliveryJobs(t, a.DB, lg.ID); len(jobs) != n-s {
+								t.Errorf("%s: %d delivery jobs for the event, want %d (one per failed webhook)", name, len(jobs), n-s)
+							}
+						}
+					} else {
+						wantVeto(t, err)
+						if !reflect.DeepEqual(before, after) {
+							t.Errorf("%s: vetoed change altered the resource:\nbefore %+v\nafter  %+v", name, before, after)
+						}
+						if versions() != v0 {
+							t.Errorf("%s: vetoed change recorded %d history versions", name, versions()-v0)
+						}
+						if j := allDeliveryJobs(); j != j0 {
+							t.Errorf("%s: vetoed change left %d delivery jobs", name, j-j0)
+						}
+						if jobs := deliveryJobs(t, a.DB, lg.ID); len(jobs) != 0 {
+							t.Errorf("%s: vetoed event has River jobs %v", name, jobs)
+						}
+						okN := 0
+						for _, at := range lg.Attempts {
+							if at.Result == events.AttemptSuccess {
+								okN++
+							}
+						}
+						if lg.Result != events.ResultFailed || okN != s || lg.Pending != 0 {
+							t.Errorf("%s: vetoed event logged %s with %d successful attempts, %d pending; want Failed, %d, 0",
+								name, lg.Result, okN, lg.Pending, s)
+						}
+					}
+					for _, w := range hooks {
+						if err := a.Events.DeleteWebhook(ctx, w.ID); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+			}
+		}
+
+		// Through the Waldur API: one failing webhook under AbsoluteMajority.
+		setLevel(events.TxAbsoluteMajority)
+		hook(t, a.Events, bad.URL+"/http", func(w *events.Webhook) {
+			w.TenantIDs = []uuid.UUID{events.DefaultTenantID}
+			w.EventsEnabled = map[string]bool{rvc: true}
+		})
+		before := h.Do(http.MethodGet, "/api/marketplace-resources/"+resID.String()+"/", apptest.Staff, nil).Want(t, http.StatusOK)
+		v0 := versions()
+		r := h.Do(http.MethodPatch, "/api/marketplace-resources/"+resID.String()+"/", apptest.Staff,
+			map[string]any{"description": "vetoed over HTTP"})
+		r.Want(t, http.StatusGatewayTimeout)
+		var body map[string]any
+		if err := json.Unmarshal(r.Body, &body); err != nil || len(body) != 1 || body["detail"] != events.MsgWebhookTransaction {
+			t.Errorf("504 body %s; want {\"detail\": %q}", r.Body, events.MsgWebhookTransaction)
+		}
+		after := h.Do(http.MethodGet, "/api/marketplace-resources/"+resID.String()+"/", apptest.Staff, nil).Want(t, http.StatusOK)
+		if string(before.Body) != string(after.Body) || versions() != v0 {
+			t.Errorf("the vetoed PATCH changed the resource or its history:\nbefore %s\nafter  %s", before.Body, after.Body)
+		}
+		if lg := eventFor("vetoed over HTTP"); lg.Result != events.ResultFailed || len(lg.Attempts) != 1 || lg.Attempts[0].StatusCode != 500 {
+			t.Errorf("the vetoed PATCH's event: %s with %d attempts; want Failed with one 500", lg.Result, len(lg.Attempts))
+		}
+	})
+}
