@@ -38,8 +38,10 @@ func (p *RestrictionProvider) ActionType() string { return "account_restriction"
 func (p *RestrictionProvider) DisplayName() string { return "Account restrictions" }
 
 // ObjectTables lets the engine find actions whose instance was deleted.
+// Instances are keyed by uuid; the engine's object id is their num, so the
+// "table" is a view naming num id and the uuid uuid.
 func (p *RestrictionProvider) ObjectTables() map[string]string {
-	return map[string]string{ObjectInstance: "user_action_instances"}
+	return map[string]string{ObjectInstance: "(SELECT num AS id, id AS uuid FROM user_action_instances)"}
 }
 
 // Detect implements provider.Provider: one query for every user in scope.

@@ -97,10 +97,10 @@ func TestUserActionsProviders(t *testing.T) {
 			for _, p := range list {
 				got[p["action_type"].(string)] = p
 			}
-			if len(list) != 3 || got["pending_order"] == nil || got["expiring_resource"] == nil || got[probeType] == nil {
+			if len(list) != 4 || got["pending_order"] == nil || got["expiring_resource"] == nil || got["account_restriction"] == nil || got[probeType] == nil {
 				t.Fatalf("providers %v", list)
 			}
-			for typ, class := range map[string]string{"pending_order": "marketplace.PendingOrderProvider",
+			for typ, class := range map[string]string{"account_restriction": "actioning.RestrictionProvider", "pending_order": "marketplace.PendingOrderProvider",
 				"expiring_resource": "marketplace.ExpiringResourceProvider", probeType: "useractions_test.probeProvider"} {
 				p := got[typ]
 				wantField(t, p, "provider_class", class)
@@ -112,7 +112,7 @@ func TestUserActionsProviders(t *testing.T) {
 				}
 			}
 			wantField(t, got["pending_order"], "app_name", "marketplace")
-			if n := resultCount(t, w.do(t, http.MethodHead, "/api/user-action-providers/", w.staff, nil).Want(t, http.StatusOK)); n != 3 {
+			if n := resultCount(t, w.do(t, http.MethodHead, "/api/user-action-providers/", w.staff, nil).Want(t, http.StatusOK)); n != 4 {
 				t.Errorf("HEAD providers: %d", n)
 			}
 			id := idOf(got["pending_order"]["id"])

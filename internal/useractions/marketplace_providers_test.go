@@ -468,7 +468,8 @@ func TestUserActionsDemo(t *testing.T) {
 			want  string
 		}{
 			{apptest.Alice, "expiring_resource/high expiring_resource/low expiring_resource/medium pending_order/high pending_order/medium"},
-			{apptest.Bob, "expiring_resource/high expiring_resource/low expiring_resource/medium pending_order/high pending_order/medium"},
+			// The demo mutes bob (notifyUser): account_restriction.
+			{apptest.Bob, "account_restriction/medium expiring_resource/high expiring_resource/low expiring_resource/medium pending_order/high pending_order/medium"},
 			{"demo-carol-token", "expiring_resource/high expiring_resource/low expiring_resource/medium"},
 		} {
 			u := uaUser{name: c.token, token: c.token}
