@@ -10,8 +10,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/heed-dev/heed/internal/actioning"
-	"github.com/heed-dev/heed/internal/auth"
-	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/errs"
 )
 
@@ -352,53 +350,6 @@ func registerFAEmailTemplates(api huma.API, svc *actioning.Service) {
 				return nil, err
 			}
 			return nil, svc.DeleteTemplate(ctx, id)
-		})
-}
-
-// FAUser is a heed user in FusionAuth's shape (read only): the FusionAuth
-// user id is heed's user uuid.
-type FAUser struct {
-	ID                 string   `json:"id"`
-	TenantID           string   `json:"tenantId"`
-	Username           string   `json:"username,omitempty"`
-	Email              string   `json:"email,omitempty"`
-	FirstName          string   `json:"firstName,omitempty"`
-	LastName           string   `json:"lastName,omitempty"`
-	FullName           string   `json:"fullName,omitempty"`
-	PreferredLanguages []string `json:"preferredLanguages"`
-	Active             bool     `json:"active"`
-	InsertInstant      int64    `json:"insertInstant"`
-	LastUpdateInstant  int64    `json:"lastUpdateInstant"`
-}
-
-func registerFAUsers(api huma.API, d *db.DB) {
-	huma.Register(api, faOp(http.MethodGet, "/api/user/{id}", "retrieveUser", "Retrieve a heed user in FusionAuth's shape", "FusionAuth: users", http.StatusNotFound),
-		func(ctx context.Context, in *FAIDPath) (*struct {
-			Body struct {
-				User FAUser `json:"user"`
-			}
-		}, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			if err := instanceInScope(ctx); err != nil {
-				return nil, errs.NotFoundf("user not found")
-			}
-			u, err := auth.UserByUUID(ctx, d.Reader(), id)
-			if err != nil {
-				return nil, err
-			}
-			t := actioning.TemplateUserOf(u)
-			out := &struct {
-				Body struct {
-					User FAUser `json:"user"`
-				}
-			}{}
-			out.Body.User = FAUser{ID: t.ID, TenantID: t.TenantID, Username: t.Username, Email: t.Email, FirstName: t.FirstName,
-				LastName: t.LastName, FullName: t.FullName, PreferredLanguages: t.PreferredLanguages, Active: t.Active,
-				InsertInstant: t.InsertInstant, LastUpdateInstant: t.LastUpdateInstant}
-			return out, nil
 		})
 }
 

@@ -182,7 +182,7 @@ func New(deps Deps) *Server {
 		}})
 		registerFAApplications(api, deps.Actioning)
 		registerFAEmailTemplates(api, deps.Actioning)
-		registerFAUsers(api, deps.DB)
+		registerFAUsers(api, deps.DB, deps.Users)
 	}
 	for _, m := range deps.Mount {
 		m(api)

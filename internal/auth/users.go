@@ -275,6 +275,9 @@ func UserByUUID(ctx context.Context, c db.Conn, id uuid.UUID) (*User, error) {
 // UserInput carries the writable fields of a user; nil means unchanged (on
 // update) or the default (on create).
 type UserInput struct {
+	// UUID, on create, is the id to give the user (FusionAuth clients may
+	// choose it); nil picks a random one.
+	UUID               *uuid.UUID
 	Username           *string
 	Email              *string
 	FullName           *string
@@ -398,6 +401,10 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, in UserInput) (u 
 	langJSON, _ := json.Marshal(langs)
 	// No SELECT before the INSERT: the unique index on username decides, so
 	// concurrent creates of one name give one user and 400s, never a 500.
+	newID := uuid.New()
+	if in.UUID != nil && *in.UUID != uuid.Nil {
+		newID = *in.UUID
+	}
 	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
 		now := tx.Now()
 		var id int64
@@ -405,11 +412,15 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, in UserInput) (u 
 		if err := tx.QueryRow(ctx, `INSERT INTO users (uuid, username, email, full_name, first_name, last_name, job_title,
 				is_staff, is_support, is_active, preferred_languages, password_hash, notifications_enabled, created, modified)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			uuid.New().String(), *in.Username, deref(in.Email, ""), deref(in.FullName, ""), deref(in.FirstName, ""),
+			newID.String(), *in.Username, deref(in.Email, ""), deref(in.FullName, ""), deref(in.FirstName, ""),
 			deref(in.LastName, ""), deref(in.JobTitle, ""), deref(in.IsStaff, false),
 			deref(in.IsSupport, false), deref(in.IsActive, true), string(langJSON), pw, deref(in.NotificationsEnabled, true),
 			now, now).Scan(&id); err != nil {
 			if db.IsUniqueViolation(err) {
+				// The transaction is aborted on PostgreSQL: look on the read side.
+				if _, gerr := UserByUUID(ctx, s.DB.Reader(), newID); gerr == nil {
+					return errs.Field("id", "A user with this id already exists.")
+				}
 				return usernameTaken(err)
 			}
 			return fmt.Errorf("insert user: %w", err)
