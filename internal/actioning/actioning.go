@@ -98,9 +98,6 @@ func jsonText(v any) string {
 	return string(b)
 }
 
-// nowMillis is the transaction's clock in epoch milliseconds.
-func nowMillis(tx interface{ Now() time.Time }) int64 { return tx.Now().UnixMilli() }
-
 // scanTimes normalises times read back from either database to UTC.
 func utc(ts ...*time.Time) {
 	for _, t := range ts {
