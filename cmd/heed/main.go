@@ -207,6 +207,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 		shutdownTimeout time.Duration
 		jobStopTimeout  time.Duration
 		retentionDays   int
+		pprofAddr       string
 	)
 	schedules := scheduleFlag{}
 	var actions actionFlags
@@ -225,6 +226,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 30*time.Second, "after the drain grace, time for in-flight requests to finish")
 	fs.DurationVar(&jobStopTimeout, "job-stop-timeout", 10*time.Second, "after requests, time running jobs get to finish before they are cancelled (and retried after restart)")
 	fs.IntVar(&retentionDays, "history-retention-days", 0, "delete history versions older than this many days, keeping each object's newest (0: keep forever)")
+	fs.StringVar(&pprofAddr, "pprof-addr", "", "serve net/http/pprof on this address, on a listener of its own (e.g. 127.0.0.1:6060; empty: off)")
 	fs.Var(schedules, "schedule", "override a periodic job's cron schedule, ID=SPEC (repeatable; SPEC \"off\" disables; env HEED_SCHEDULE_<ID>)")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
@@ -266,6 +268,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if pprofAddr != "" {
+		stopPprof, err := startPprof(pprofAddr, log)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer stopPprof()
 	}
 	return a.Run(ctx, ln)
 }
