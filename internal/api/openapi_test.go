@@ -34,6 +34,7 @@ type oaDoc struct {
 
 type oaOperation struct {
 	OperationID string                 `json:"operationId"`
+	Tags        []string               `json:"tags"`
 	Security    []map[string][]string  `json:"security"`
 	Responses   map[string]*oaResponse `json:"responses"`
 }
@@ -110,9 +111,34 @@ func fetchDoc(t testing.TB, h *apptest.Harness) (*oaDoc, []byte) {
 	return &doc, r.Body
 }
 
-// fusionAuthFamily are the first segments after /api/ of FusionAuth-style
-// paths (no trailing slash); everything else is Waldur-style.
-var fusionAuthFamily = []string{"user-action", "user-action-reason", "user", "webhook", "tenant", "application"}
+// fusionAuthPrefixes mirrors fusionAuthPrefixes in fusionauth.go: the
+// paths of the FusionAuth family (no trailing slash, FusionAuth's error
+// dialect); everything else under /api/ is Waldur-style. The document does
+// not carry an operation's dialect (Huma does not serialise Metadata), so
+// the path decides, as it does in heed; TestOpenAPIDocument checks that it
+// agrees with the operations' "FusionAuth: …" tags.
+var fusionAuthPrefixes = []string{
+	"/api/webhook", "/api/tenant", "/api/key", "/api/system", "/api/system-configuration", "/api/user-action",
+	"/api/user-action-reason", "/api/user", "/api/application", "/api/email/template",
+}
+
+func isFusionAuthPath(p string) bool {
+	for _, pre := range fusionAuthPrefixes {
+		if p == pre || strings.HasPrefix(p, pre+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// faEmptyStatus mirrors emptyBody in fusionauth.go: FusionAuth answers
+// these statuses with no body at all.
+func faEmptyStatus(status int) bool {
+	return status == http.StatusUnauthorized || status == http.StatusNotFound || status == http.StatusMethodNotAllowed ||
+		(status >= 500 && status != http.StatusGatewayTimeout)
+}
+
+const faErrorsRef = "#/components/schemas/FusionAuthErrors"
 
 func TestOpenAPIDocument(t *testing.T) {
 	t.Parallel()
@@ -153,7 +179,17 @@ func TestOpenAPIDocument(t *testing.T) {
 		for _, key := range sortedKeys(ops) {
 			op := ops[key]
 			method, path, _ := strings.Cut(key, " ")
+			fa := isFusionAuthPath(path)
 			t.Run(key, func(t *testing.T) {
+				if strings.HasPrefix(path, "/api/") {
+					tagged := slices.ContainsFunc(op.Tags, func(tag string) bool { return strings.HasPrefix(tag, "FusionAuth:") })
+					if tagged != fa {
+						t.Errorf("tags %v, but the path says FusionAuth family: %v (update fusionAuthPrefixes, here and in fusionauth.go)", op.Tags, fa)
+					}
+				}
+				if fa && len(op.Security) == 0 {
+					t.Errorf("FusionAuth operation without security: it takes an API key")
+				}
 				if op.OperationID == "" {
 					t.Errorf("no operationId")
 				} else if prev, dup := ids[op.OperationID]; dup {
@@ -176,6 +212,10 @@ func TestOpenAPIDocument(t *testing.T) {
 						continue
 					}
 					if s := resp.Content["application/json"].Schema; len(s) > 0 {
+						ok2xx = true
+					}
+					// FusionAuth deletes an object with a 200 and no body.
+					if fa && method == http.MethodDelete && len(resp.Content) == 0 {
 						ok2xx = true
 					}
 				}
@@ -213,7 +253,18 @@ func TestOpenAPIDocument(t *testing.T) {
 						}
 						continue
 					}
-					if strings.HasPrefix(status, "4") || strings.HasPrefix(status, "5") {
+					isErr := strings.HasPrefix(status, "4") || strings.HasPrefix(status, "5")
+					code, _ := strconv.Atoi(status)
+					switch {
+					case isErr && fa && faEmptyStatus(code):
+						if len(resp.Content) != 0 {
+							t.Errorf("error response %s declares a body; FusionAuth sends none", status)
+						}
+					case isErr && fa:
+						if ref, _ := resp.Content["application/json"].Schema["$ref"].(string); ref != faErrorsRef {
+							t.Errorf("error response %s is not FusionAuth's Errors object (%s): %v", status, faErrorsRef, resp.Content["application/json"].Schema)
+						}
+					case isErr:
 						if resp.Content["application/json"].Schema == nil {
 							t.Errorf("error response %s has no JSON body schema", status)
 						}
@@ -224,13 +275,18 @@ func TestOpenAPIDocument(t *testing.T) {
 						}
 					}
 				}
-				// Waldur-family paths end with "/"; FusionAuth-family ones follow FusionAuth.
-				if rest, ok := strings.CutPrefix(path, "/api/"); ok {
-					first, _, _ := strings.Cut(rest, "/")
-					if !slices.Contains(fusionAuthFamily, first) && !strings.HasSuffix(path, "/") {
+				// Waldur-family paths end with "/"; FusionAuth-family ones,
+				// as FusionAuth's, do not.
+				switch {
+				case fa:
+					if strings.HasSuffix(path, "/") {
+						t.Errorf("FusionAuth-family path %q ends with /", path)
+					}
+				case strings.HasPrefix(path, "/api/"):
+					if !strings.HasSuffix(path, "/") {
 						t.Errorf("Waldur-family path %q does not end with /", path)
 					}
-				} else if strings.HasPrefix(path, "/api-auth/") && !strings.HasSuffix(path, "/") {
+				case strings.HasPrefix(path, "/api-auth/") && !strings.HasSuffix(path, "/"):
 					t.Errorf("path %q does not end with /", path)
 				}
 			})
@@ -507,8 +563,12 @@ func (c schemaChecker) exactProperties(t testing.TB, s map[string]any, body any)
 // declared for the operation, declared headers are present, the body
 // validates against the declared schema (with exactly its properties when
 // exact), and neither Huma's $schema property nor a describedBy link appears.
+// On the FusionAuth family a 401 carries no challenge, a status declared
+// without a body (401, 404, 500, a delete's 200) has none and no
+// Content-Type, and error codes read [type]path.
 func (c schemaChecker) response(t testing.TB, method, path string, r *apptest.Response, exact bool) {
 	t.Helper()
+	fa := isFusionAuthPath(path)
 	key, op := c.doc.find(t, method, path)
 	resp := op.Responses[strconv.Itoa(r.Status)]
 	if resp == nil {
@@ -522,7 +582,7 @@ func (c schemaChecker) response(t testing.TB, method, path string, r *apptest.Re
 	if r.Status == http.StatusTooManyRequests && r.Header.Get("Retry-After") == "" {
 		t.Errorf("429 without Retry-After")
 	}
-	if r.Status == http.StatusUnauthorized && r.Header.Get("WWW-Authenticate") == "" {
+	if r.Status == http.StatusUnauthorized && !fa && r.Header.Get("WWW-Authenticate") == "" {
 		t.Errorf("401 without WWW-Authenticate")
 	}
 	if strings.Contains(r.Header.Get("Link"), "describedBy") {
@@ -535,8 +595,22 @@ func (c schemaChecker) response(t testing.TB, method, path string, r *apptest.Re
 		return
 	}
 	schema := resp.Content["application/json"].Schema
+	if schema == nil && fa {
+		if len(r.Body) != 0 {
+			t.Errorf("%s %d declares no body, got %.200s", key, r.Status, r.Body)
+		}
+		if ct := r.Header.Get("Content-Type"); ct != "" {
+			t.Errorf("%d without a body, but with Content-Type %q", r.Status, ct)
+		}
+		return
+	}
 	if schema == nil {
 		t.Fatalf("%s %d declares no JSON body, got %s", key, r.Status, r.Body)
+	}
+	if fa && r.Status >= 400 {
+		for _, e := range faErrorProblems(r.Body) {
+			t.Error(e)
+		}
 	}
 	var v any
 	if err := json.Unmarshal(r.Body, &v); err != nil {
@@ -628,6 +702,65 @@ func TestResponsesMatchSchema(t *testing.T) {
 			})
 		}
 
+		// The FusionAuth family, in its dialect: API keys sent bare (or
+		// as Waldur's "Token <t>"), Errors bodies, empty 401/404 and
+		// delete answers.
+		faCall := func(method, path, authz string, body any, status int, exact bool) *apptest.Response {
+			t.Helper()
+			r := doHeader(t, h, method, path, authz, body)
+			name := fmt.Sprintf("%s %s %d", method, path, status)
+			t.Run(name, func(t *testing.T) {
+				if r.Status != status {
+					t.Fatalf("status %d, want %d; body %.300s", r.Status, status, r.Body)
+				}
+				p, _, _ := strings.Cut(path, "?")
+				c.response(t, method, p, r, exact)
+			})
+			return r
+		}
+		hook := map[string]any{"webhook": map[string]any{
+			"url": "https://hooks.example.invalid/schema-check", "connectTimeout": 1000, "readTimeout": 2000,
+			"eventsEnabled": map[string]bool{"order.state-changed": true}, "global": true,
+		}}
+		var made struct {
+			Webhook struct{ ID string } `json:"webhook"`
+		}
+		if err := json.Unmarshal(faCall(http.MethodPost, "/api/webhook", apptest.Staff, hook, 200, true).Body, &made); err != nil || made.Webhook.ID == "" {
+			t.Fatalf("no webhook created: %v", err)
+		}
+		hookPath := "/api/webhook/" + made.Webhook.ID
+		faCall(http.MethodGet, hookPath, apptest.Staff, nil, 200, true)
+		faCall(http.MethodGet, hookPath, "Token "+apptest.Staff, nil, 200, true)
+		faCall(http.MethodGet, "/api/webhook", apptest.Staff, nil, 200, true)
+		faCall(http.MethodGet, "/api/tenant", apptest.Staff, nil, 200, true)
+		faCall(http.MethodPost, "/api/webhook", apptest.Staff, `{}`, 400, false)
+		faCall(http.MethodPost, "/api/webhook", apptest.Staff, `{"webhook":{"url":"ftp://x","connectTimeout":1,"readTimeout":1}}`, 400, false)
+		faCall(http.MethodPost, "/api/webhook", apptest.Staff, `{"webhook":{"url":7}}`, 400, false)
+		faCall(http.MethodPost, "/api/webhook", apptest.Staff, `[]`, 400, false)
+		faCall(http.MethodPost, "/api/webhook", apptest.Staff, `{"webhook":`, 400, false)
+		faCall(http.MethodPost, "/api/webhook", apptest.Staff, `{"\u0000":1}`, 400, false)
+		faCall(http.MethodPost, "/api/webhook", apptest.Staff, huge, 413, false)
+		faCall(http.MethodPost, "/api/webhook", "", hook, 401, false)
+		faCall(http.MethodPost, "/api/webhook", apptest.Alice, hook, 401, false)
+		faCall(http.MethodGet, "/api/webhook/"+dashed(strings.Repeat("ab", 16)), apptest.Staff, nil, 404, false)
+		faCall(http.MethodGet, "/api/webhook/not-a-uuid", apptest.Staff, nil, 404, false)
+		faCall(http.MethodDelete, hookPath, apptest.Staff, nil, 200, false)
+		faCall(http.MethodDelete, hookPath, apptest.Staff, nil, 404, false)
+		for body, ok := range map[string]bool{
+			`{"fieldErrors":{"webhook.url":[{"code":"[blank]webhook.url","message":"m"}]}}`: true,
+			`{"generalErrors":[{"code":"[invalidJSON]","message":"m"}]}`:                    true,
+			`{"fieldErrors":{"webhook.url":[{"code":"[blank]webhook","message":"m"}]}}`:     false,
+			`{"fieldErrors":{"webhook.url":[{"code":"blank","message":"m"}]}}`:              false,
+			`{"generalErrors":[{"code":"[x]","message":""}]}`:                               false,
+			`{"fieldErrors":{"a":[]}}`:                                                      false,
+			`{"fieldErrors":{"body":[{"code":"[invalid]body","message":"m"}]}}`:             false,
+			`{}`: false,
+		} {
+			if got := len(faErrorProblems([]byte(body))) == 0; got != ok {
+				t.Errorf("faErrorProblems(%s) accepts: %v, want %v", body, got, ok)
+			}
+		}
+
 		// The checker itself catches what it should.
 		user := doc.Components.Schemas["User"]
 		if user == nil {
@@ -651,6 +784,52 @@ func TestResponsesMatchSchema(t *testing.T) {
 			}
 		}
 	}, "alice")
+}
+
+// faErrorProblems checks what FusionAuth's Errors schema cannot say: at
+// least one error, every code [type]path with a message, and every field
+// error filed under the path its code names.
+func faErrorProblems(body []byte) []string {
+	var e struct {
+		FieldErrors   map[string][]struct{ Code, Message string } `json:"fieldErrors"`
+		GeneralErrors []struct{ Code, Message string }            `json:"generalErrors"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil {
+		return []string{fmt.Sprintf("not an Errors object: %v", err)}
+	}
+	var out []string
+	n := len(e.GeneralErrors)
+	check := func(field, code, msg string) {
+		end := strings.Index(code, "]")
+		switch {
+		case !strings.HasPrefix(code, "[") || end < 2:
+			out = append(out, fmt.Sprintf("code %q is not [type]path", code))
+		case field != "" && code[end+1:] != field:
+			out = append(out, fmt.Sprintf("fieldErrors[%q] holds the code %q", field, code))
+		}
+		if strings.TrimSpace(msg) == "" {
+			out = append(out, fmt.Sprintf("code %q has no message", code))
+		}
+	}
+	for _, g := range e.GeneralErrors {
+		check("", g.Code, g.Message)
+	}
+	for _, field := range sortedKeys(e.FieldErrors) {
+		if field == "non_field_errors" || field == "body" || field == "" {
+			out = append(out, fmt.Sprintf("fieldErrors[%q] names no field: DRF's or Huma's name for the whole body", field))
+		}
+		if len(e.FieldErrors[field]) == 0 {
+			out = append(out, fmt.Sprintf("fieldErrors[%q] is empty", field))
+		}
+		for _, f := range e.FieldErrors[field] {
+			n++
+			check(field, f.Code, f.Message)
+		}
+	}
+	if n == 0 {
+		out = append(out, "an Errors object with no error")
+	}
+	return out
 }
 
 var assetRef = regexp.MustCompile(`(?i)\b(src|href)\s*=\s*["']([^"']+)["']`)

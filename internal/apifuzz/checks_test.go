@@ -2,9 +2,12 @@ package apifuzz
 
 import (
 	"encoding/json"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/heed-dev/heed/internal/events"
 )
 
 // TestCheckers: the checks the fuzz run relies on catch what they should
@@ -31,6 +34,72 @@ func TestCheckers(t *testing.T) {
 		} {
 			if got := drfShape([]byte(body)) == ""; got != ok {
 				t.Errorf("drfShape(%s) accepts: %v, want %v", body, got, ok)
+			}
+		}
+	})
+
+	t.Run("FusionAuth shape", func(t *testing.T) {
+		js := http.Header{"Content-Type": {"application/json"}}
+		for _, c := range []struct {
+			status int
+			header http.Header
+			body   string
+			ok     bool
+		}{
+			{400, js, `{"fieldErrors":{"webhook.url":[{"code":"[blank]webhook.url","message":"m"}]}}`, true},
+			{400, js, `{"generalErrors":[{"code":"[invalidJSON]","message":"m","data":{"k":1}}]}`, true},
+			{400, js, `{"fieldErrors":{"a":[{"code":"[x]a","message":"m"}]},"generalErrors":[{"code":"[y]","message":"n"}]}`, true},
+			{504, js, `{"generalErrors":[{"code":"[WebhookTransactionException]","message":"m"}]}`, true},
+			{401, http.Header{}, ``, true},
+			{404, http.Header{}, ``, true},
+			{401, js, ``, false},
+			{401, http.Header{}, `{"detail":"x"}`, false},
+			{400, http.Header{}, `{"generalErrors":[{"code":"[x]","message":"m"}]}`, false},
+			{400, js, `{"detail":"x"}`, false},
+			{400, js, `{"name":["x"]}`, false},
+			{400, js, `{}`, false},
+			{400, js, `{"fieldErrors":{}}`, false},
+			{400, js, `{"fieldErrors":{"a":[]}}`, false},
+			{400, js, `{"fieldErrors":{"a":[{"code":"[x]b","message":"m"}]}}`, false},
+			{400, js, `{"fieldErrors":{"a":[{"code":"x","message":"m"}]}}`, false},
+			{400, js, `{"fieldErrors":{"a":[{"code":"[]a","message":"m"}]}}`, false},
+			{400, js, `{"generalErrors":[{"code":"[x]","message":""}]}`, false},
+			{400, js, `{"generalErrors":[{"code":"[x]","message":"m","extra":1}]}`, false},
+			{400, js, `{"generalErrors":[]}`, false},
+		} {
+			if got := faShape(c.status, c.header, []byte(c.body)) == ""; got != c.ok {
+				t.Errorf("faShape(%d, %v, %s) accepts: %v, want %v", c.status, c.header, c.body, got, c.ok)
+			}
+		}
+		veto := &operation{FA: true, Responses: map[string]*response{"504": {}}}
+		waldur := &operation{Responses: map[string]*response{"504": {}}}
+		for _, c := range []struct {
+			op   *operation
+			body string
+			ok   bool
+		}{
+			{veto, `{"generalErrors":[{"code":"[WebhookTransactionException]","message":"m","data":{"webhooks":[]}}]}`, true},
+			{veto, `{"generalErrors":[{"code":"[Other]","message":"m"}]}`, false},
+			{waldur, `{"detail":"` + events.MsgWebhookTransaction + `"}`, true},
+			{waldur, `{"detail":"Gateway timeout."}`, false},
+			{&operation{Responses: map[string]*response{}}, `{"detail":"` + events.MsgWebhookTransaction + `"}`, false},
+		} {
+			res := &result{status: 504, header: http.Header{"Content-Type": {"application/json"}}, body: []byte(c.body)}
+			if got := vetoed(c.op, res); got != c.ok {
+				t.Errorf("vetoed(FA %v, %s) = %v", c.op.FA, c.body, got)
+			}
+		}
+		if got := splitFAPath("tenant.eventConfiguration.events[order.state-changed].transactionType"); !slices.Equal(got,
+			[]string{"tenant", "eventConfiguration", "events", "[order.state-changed]", "transactionType"}) {
+			t.Errorf("splitFAPath: %q", got)
+		}
+		if got := pathStems("/api/email/template/{id}"); !slices.Equal(got, []string{"emailTemplate", "template", "email"}) {
+			t.Errorf("pathStems: %q", got)
+		}
+		for p, fa := range map[string]bool{"/api/webhook": true, "/api/webhook/{id}": true, "/api/user/action": true,
+			"/api/users/": false, "/api/user-actions/": false, "/api/webhooks/": false, "/.well-known/jwks.json": false} {
+			if isFusionAuthPath(p) != fa {
+				t.Errorf("isFusionAuthPath(%s) = %v", p, !fa)
 			}
 		}
 	})
@@ -99,6 +168,49 @@ func TestCheckers(t *testing.T) {
 		r.rawBody = &raw
 		if v := doc.requestViolations(r); len(v) != 1 {
 			t.Errorf("huge number: %v", v)
+		}
+	})
+
+	t.Run("FusionAuth error paths", func(t *testing.T) {
+		d := &document{}
+		d.Components.Schemas = map[string]map[string]any{
+			"Hook": {"type": "object", "additionalProperties": true, "properties": map[string]any{
+				"url":       map[string]any{"type": "string"},
+				"tenantIds": map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
+				"headers":   map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
+				"events": map[string]any{"type": "object", "additionalProperties": map[string]any{
+					"type": "object", "properties": map[string]any{"enabled": map[string]any{"type": "boolean"}}}},
+				"data": map[string]any{"type": "object"},
+			}},
+		}
+		fop := &operation{Key: "PUT /api/webhook/{id}", Method: "PUT", Path: "/api/webhook/{id}", FA: true,
+			Params: []param{{Name: "id", In: "path"}},
+			Body:   map[string]any{"type": "object", "properties": map[string]any{"webhook": map[string]any{"$ref": "#/components/schemas/Hook"}}}}
+		search := &operation{Key: "GET /api/webhook/search", Method: "GET", Path: "/api/webhook/search", FA: true,
+			Params: []param{{Name: "orderBy", In: "query"}}}
+		for _, c := range []struct {
+			op   *operation
+			key  string
+			want bool
+		}{
+			{fop, "webhook", true}, {fop, "webhook.url", true}, {fop, "webhook.tenantIds", true}, {fop, "webhook.tenantIds[2]", true},
+			{fop, "webhook.headers.X-Custom", true}, {fop, "webhook.events[user.action].enabled", true},
+			{fop, "webhook.events.user.action.enabled", true}, {fop, "webhook.data.anything.below", true},
+			{fop, "webhookId", true}, {fop, "id", true},
+			{fop, "webhook.bogus", false}, {fop, "webhook.url.x", false}, {fop, "tenantId", false}, {fop, "body", false},
+			{fop, "non_field_errors", false}, {fop, "webhook.tenantIds.x", false},
+			{search, "orderBy", true}, {search, "search.orderBy", true}, {search, "search.description", false},
+		} {
+			if got := d.knownFAErrorKey(c.op, c.key); got != c.want {
+				t.Errorf("%s: knownFAErrorKey(%q) = %v, want %v", c.op.Key, c.key, got, c.want)
+			}
+		}
+		r := &request{op: fop, hasBody: true, body: map[string]any{"webhook": map[string]any{"bogus": 1, "events": map[string]any{"a.b": nil}}}}
+		if !r.sentFAPath("webhook.bogus") || r.sentFAPath("webhook.other") {
+			t.Errorf("sentFAPath")
+		}
+		if !d.dottedKeyMisplaced(fop, r, "webhook.events.id") || d.dottedKeyMisplaced(fop, r, "other.id") {
+			t.Errorf("dottedKeyMisplaced")
 		}
 	})
 

@@ -117,6 +117,7 @@ type fuzzer struct {
 	refs        map[string]map[string]string // uuid → its references (offering_uuid → …)
 	versions    map[string][]string          // object uuid → version ids
 	ids         map[string][]string          // collection path → ids of objects known by id
+	faPools     map[string][]string          // FusionAuth object name ("webhook") → ids, as sent
 	allVersions []string
 	usernames   []string
 	emails      []string
@@ -150,7 +151,7 @@ func newFuzzer(t *testing.T, h *apptest.Harness, s settings) *fuzzer {
 			// A redirect is a response like any other: it must be declared.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		pools: map[string][]string{}, names: map[string]string{}, refs: map[string]map[string]string{}, versions: map[string][]string{}, ids: map[string][]string{},
+		pools: map[string][]string{}, names: map[string]string{}, refs: map[string]map[string]string{}, versions: map[string][]string{}, ids: map[string][]string{}, faPools: map[string][]string{},
 		protected: map[string]bool{}, hist: map[int]int{}, opSent: map[string]int{}, op2xx: map[string]int{},
 		groups: map[string]*group{},
 	}
@@ -170,6 +171,9 @@ func newFuzzer(t *testing.T, h *apptest.Harness, s settings) *fuzzer {
 	all, err := f.doc.operations()
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, m := range faFamilyMismatches(all) {
+		t.Errorf("family of an operation: %s", m)
 	}
 	if s.ops != nil {
 		f.opsFilter = s.ops.String()
@@ -269,6 +273,14 @@ func (f *fuzzer) discover() {
 		if op.Method != "GET" || strings.Contains(op.Path, "{") {
 			continue
 		}
+		if op.FA {
+			// FusionAuth lists ({"webhooks": [...]}) and searches feed
+			// the pools through harvest.
+			if !slices.ContainsFunc(op.Params, func(p param) bool { return p.Required }) {
+				f.exec(f.setupRequest(op, nil))
+			}
+			continue
+		}
 		ok := op.Responses["200"]
 		if ok == nil {
 			continue
@@ -309,6 +321,11 @@ func (f *fuzzer) discover() {
 			}
 		}
 	}
+	// One database behind both families: a Waldur user is the FusionAuth
+	// user with the same id, dashed.
+	for _, u := range f.pools[users] {
+		f.faAdd("user", dashed(u))
+	}
 	var keys []string
 	for k := range f.pools {
 		keys = append(keys, k)
@@ -329,7 +346,16 @@ func (f *fuzzer) discover() {
 			f.exec(r)
 		}
 	}
-	f.t.Logf("%s: pools: %s; %d version ids; %d demo users protected", f.dbName, f.poolSizes(), len(f.allVersions), len(f.protected))
+	f.t.Logf("%s: pools: %s; FusionAuth pools: %s; %d version ids; %d demo users protected", f.dbName, f.poolSizes(),
+		f.faPoolSizes(), len(f.allVersions), len(f.protected))
+}
+
+func (f *fuzzer) faPoolSizes() string {
+	var parts []string
+	for _, k := range sortedKeys(f.faPools) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, len(f.faPools[k])))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (f *fuzzer) poolSizes() string {
@@ -555,6 +581,10 @@ func (f *fuzzer) harvest(r *request, res *result) {
 	if json.Unmarshal(res.body, &v) != nil {
 		return
 	}
+	if r.op.FA {
+		f.faHarvest("", v)
+		return
+	}
 	if m, ok := v.(map[string]any); ok {
 		if r.op.Method == "POST" && !strings.Contains(r.op.Path, "{") && res.status == http.StatusCreated {
 			f.remember(r.op.Path, m)
@@ -611,16 +641,16 @@ func normalise(s string) string {
 }
 
 // check compares a response with the promises: no 5xx, a declared status,
-// DRF-shaped 4xx bodies, bodies and headers as the document declares them,
-// error keys that name an input, and a database untouched by a rejected
-// request or a read.
+// DRF-shaped 4xx bodies (FusionAuth-shaped on that family's operations),
+// bodies and headers as the document declares them, error keys that name
+// an input, and a database untouched by a rejected request or a read.
 func (f *fuzzer) check(r *request, res *result, before, after snapshot) []problem {
 	if res.err != nil {
 		msg := res.err.Error()
 		return []problem{{"no response", normalise(strings.TrimPrefix(msg, r.op.Method+" ")), msg}}
 	}
 	st := res.status
-	if st >= 500 {
+	if st >= 500 && !vetoed(r.op, res) {
 		return []problem{{"5xx", "", fmt.Sprintf("%d", st)}}
 	}
 	var ps []problem
@@ -629,7 +659,12 @@ func (f *fuzzer) check(r *request, res *result, before, after snapshot) []proble
 		ps = append(ps, problem{"undeclared status", "", fmt.Sprintf("%d is not among the declared %v", st, sortedKeys(r.op.Responses))})
 	}
 	rejected := st >= 400 && st < 500
-	if rejected && r.op.Method != "HEAD" {
+	switch {
+	case rejected && r.op.FA && r.op.Method != "HEAD":
+		if why := faShape(st, res.header, res.body); why != "" {
+			ps = append(ps, problem{"4xx body is not FusionAuth-shaped", normalise(why), why})
+		}
+	case rejected && r.op.Method != "HEAD":
 		if why := drfShape(res.body); why != "" {
 			ps = append(ps, problem{"4xx body is not DRF-shaped", normalise(why), why})
 		}
@@ -637,7 +672,13 @@ func (f *fuzzer) check(r *request, res *result, before, after snapshot) []proble
 	if declared != nil {
 		ps = append(ps, f.conform(r, res, declared)...)
 	}
-	if st == http.StatusBadRequest && r.op.Method != "HEAD" {
+	if st == http.StatusBadRequest && r.op.FA {
+		for _, k := range faFieldErrorKeys(res.body) {
+			if !f.doc.knownFAErrorKey(r.op, k) && !r.sentFAPath(k) && !f.doc.dottedKeyMisplaced(r.op, r, k) {
+				ps = append(ps, problem{"error key names no input", normalise(k), fmt.Sprintf("field %q is neither a parameter, a body path nor the object's id", k)})
+			}
+		}
+	} else if st == http.StatusBadRequest && r.op.Method != "HEAD" {
 		for _, k := range fieldErrorKeys(res.body) {
 			if !f.doc.knownErrorKey(r.op, k) && !r.sent(k) {
 				ps = append(ps, problem{"error key names no input", k, fmt.Sprintf("key %q is neither a parameter nor a body property", k)})
@@ -673,7 +714,8 @@ func (f *fuzzer) conform(r *request, res *result, declared *response) []problem 
 		}
 	}
 	switch {
-	case res.status == http.StatusUnauthorized && res.header.Get("WWW-Authenticate") == "":
+	// FusionAuth's 401 is bare (fusionauth-compat.md §1): no challenge.
+	case res.status == http.StatusUnauthorized && !r.op.FA && res.header.Get("WWW-Authenticate") == "":
 		ps = append(ps, problem{"declared header missing", "WWW-Authenticate", "401 without WWW-Authenticate"})
 	case res.status == http.StatusTooManyRequests && res.header.Get("Retry-After") == "":
 		ps = append(ps, problem{"declared header missing", "Retry-After", "429 without Retry-After"})

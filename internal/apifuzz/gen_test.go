@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -23,12 +24,15 @@ var tokens = map[string]string{
 	"none":             "",
 	"unknown token":    "Token not-a-demo-token",
 	"staff, Bearer":    "Bearer demo-staff-token",
+	"staff, bare":      "demo-staff-token",
 	"alice, bare":      "demo-alice-token",
+	"unknown, bare":    "not-a-demo-token",
 	"malformed header": "Token",
 	"basic auth":       "Basic YWxpY2U6ZGVtby1hbGljZS1wYXNzd29yZA==",
 }
 
-// tokenWeights is how often each label is drawn.
+// tokenWeights is how often each label is drawn (faTokenWeights on
+// FusionAuth operations).
 var tokenWeights = []struct {
 	label  string
 	weight int
@@ -59,6 +63,9 @@ type gen struct {
 	// keepDemoUsers excludes the token holders from role removals and from
 	// the account flags of PATCH /api/users/{uuid}/.
 	keepDemoUsers bool
+	// fa: the operation is of the FusionAuth family.
+	fa bool
+	op *operation
 }
 
 func (g *gen) chance(p float64) bool { return g.rng.Float64() < p }
@@ -100,6 +107,7 @@ func (g *gen) request(op *operation, index int) *request {
 	default:
 		g.hostileP = 0.5
 	}
+	g.fa, g.op = op.FA, op
 	r.token = g.token()
 	g.collection = g.f.collectionOf(op.Path)
 
@@ -191,12 +199,16 @@ func (g *gen) request(op *operation, index int) *request {
 }
 
 func (g *gen) token() string {
+	weights := tokenWeights
+	if g.fa {
+		weights = faTokenWeights
+	}
 	total := 0
-	for _, w := range tokenWeights {
+	for _, w := range weights {
 		total += w.weight
 	}
 	n := g.intn(total)
-	for _, w := range tokenWeights {
+	for _, w := range weights {
 		if n < w.weight {
 			return w.label
 		}
@@ -299,6 +311,9 @@ func (g *gen) badBody(r *request) {
 // pathValue draws a path parameter: mostly real objects, sometimes
 // malformed or absent ones.
 func (g *gen) pathValue(op *operation, p param, r *request) string {
+	if g.fa && p.Name == "id" {
+		return g.faPathID(op)
+	}
 	switch p.Name {
 	case "uuid":
 		return g.uuidFrom(g.f.collectionOf(op.Path), true)
@@ -408,8 +423,14 @@ func (g *gen) value(name string, s map[string]any, depth int) any {
 	case "string":
 		return g.str(name, s)
 	case "integer":
+		if g.fa {
+			return g.faInteger(name, s)
+		}
 		return g.integer(name, s)
 	case "number":
+		if g.fa && faEpochMillis(name, s) {
+			return json.Number(strconv.FormatInt(g.faInstant(), 10))
+		}
 		return json.Number(g.decimal())
 	case "boolean":
 		return g.chance(0.5)
@@ -427,12 +448,29 @@ func (g *gen) object(name string, s map[string]any, depth int) any {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
+		ps, _ := props[k].(map[string]any)
 		p := 0.5
 		if slices.Contains(required, k) {
 			p = 0.95
+		} else if g.fa {
+			// FusionAuth marks required properties in their descriptions
+			// ("Required. …"), and a request wraps its object in a key
+			// ({"webhook": {…}}) that heed reports missing itself. What the
+			// server keeps (readOnly: ids of its own, instants) is an
+			// input only now and then, to see that it is ignored.
+			desc, _ := ps["description"].(string)
+			switch {
+			case strings.HasPrefix(desc, "Required") || depth == 0 && mainType(g.f.doc.resolve(ps)) == "object":
+				p = 0.9
+			case ps["readOnly"] == true:
+				p = 0.1
+			case strings.HasSuffix(k, "Id"):
+				// References (userActionId, actioneeUserId) are mostly
+				// what the request is about.
+				p = 0.8
+			}
 		}
 		if g.chance(p) {
-			ps, _ := props[k].(map[string]any)
 			m[k] = g.value(k, ps, depth+1)
 		}
 	}
@@ -484,6 +522,9 @@ func (g *gen) cohere(m map[string]any) {
 // freeForm fills an object whose keys the document leaves open
 // (attributes, options, limits, plugin_options).
 func (g *gen) freeForm(name string, ap map[string]any, m map[string]any, depth int) {
+	if g.fa && g.faFreeForm(name, ap, m, depth) {
+		return
+	}
 	switch name {
 	case "attributes":
 		if g.chance(0.8) {
@@ -598,6 +639,11 @@ func (g *gen) str(name string, s map[string]any) string {
 	}
 	if maxLen < minLen {
 		maxLen = minLen
+	}
+	if g.fa {
+		if v, ok := g.faString(name, s); ok {
+			return v
+		}
 	}
 	if kind, ok := refFields[name]; ok {
 		pool := g.f.poolFor(kind)

@@ -35,6 +35,10 @@ type operation struct {
 	Body         map[string]any
 	BodyRequired bool
 	Responses    map[string]*response
+	Tags         []string
+	// FA marks an operation of the FusionAuth family (isFusionAuthPath):
+	// its answers follow FusionAuth's dialect, not DRF's.
+	FA bool
 }
 
 type param struct {
@@ -70,13 +74,14 @@ func (d *document) operations() ([]*operation, error) {
 					} `json:"content"`
 				} `json:"requestBody"`
 				Responses map[string]*response `json:"responses"`
+				Tags      []string             `json:"tags"`
 			}
 			if err := json.Unmarshal(raw, &op); err != nil {
 				return nil, fmt.Errorf("%s %s: %w", method, path, err)
 			}
 			o := &operation{
 				Key: strings.ToUpper(method) + " " + path, Method: strings.ToUpper(method), Path: path,
-				Params: op.Parameters, Responses: op.Responses,
+				Params: op.Parameters, Responses: op.Responses, Tags: op.Tags, FA: isFusionAuthPath(path),
 			}
 			if op.RequestBody != nil {
 				o.BodyRequired = op.RequestBody.Required
@@ -211,6 +216,13 @@ func compiled(p string) (*regexp.Regexp, error) {
 // additionalProperties, items, pattern, lengths, ranges, and the formats
 // date-time, date, uuid, uri and int64).
 func (d *document) validate(where string, s map[string]any, v any) []string {
+	return d.validateAs(where, s, v, false)
+}
+
+// validateAs is validate; inRequest reads the schema as a request's:
+// a required property that is readOnly need not be sent (OpenAPI's rule
+// for readOnly).
+func (d *document) validateAs(where string, s map[string]any, v any, inRequest bool) []string {
 	s = d.resolve(s)
 	if s == nil {
 		return []string{where + ": unresolvable schema"}
@@ -220,7 +232,7 @@ func (d *document) validate(where string, s map[string]any, v any) []string {
 			var first []string
 			for i, a := range alts {
 				as, _ := a.(map[string]any)
-				errs := d.validate(where, as, v)
+				errs := d.validateAs(where, as, v, inRequest)
 				if len(errs) == 0 {
 					first = nil
 					break
@@ -255,6 +267,9 @@ func (d *document) validate(where string, s map[string]any, v any) []string {
 	case map[string]any:
 		props, _ := s["properties"].(map[string]any)
 		for _, r := range asStrings(s["required"]) {
+			if ps, _ := props[r].(map[string]any); inRequest && ps["readOnly"] == true {
+				continue
+			}
 			if _, ok := v[r]; !ok {
 				errs = append(errs, fmt.Sprintf("%s: required property %q missing", where, r))
 			}
@@ -267,7 +282,7 @@ func (d *document) validate(where string, s map[string]any, v any) []string {
 		for _, k := range keys {
 			x := v[k]
 			if ps, ok := props[k].(map[string]any); ok {
-				errs = append(errs, d.validate(where+"."+k, ps, x)...)
+				errs = append(errs, d.validateAs(where+"."+k, ps, x, inRequest)...)
 				continue
 			}
 			switch ap := s["additionalProperties"].(type) {
@@ -276,7 +291,7 @@ func (d *document) validate(where string, s map[string]any, v any) []string {
 					errs = append(errs, fmt.Sprintf("%s: undeclared property %q", where, k))
 				}
 			case map[string]any:
-				errs = append(errs, d.validate(where+"."+k, ap, x)...)
+				errs = append(errs, d.validateAs(where+"."+k, ap, x, inRequest)...)
 			}
 		}
 	case []any:
@@ -288,7 +303,7 @@ func (d *document) validate(where string, s map[string]any, v any) []string {
 		}
 		if items, ok := s["items"].(map[string]any); ok {
 			for i, x := range v {
-				errs = append(errs, d.validate(fmt.Sprintf("%s[%d]", where, i), items, x)...)
+				errs = append(errs, d.validateAs(fmt.Sprintf("%s[%d]", where, i), items, x, inRequest)...)
 			}
 		}
 	case string:
@@ -412,6 +427,9 @@ func (d *document) requestViolations(r *request) []string {
 		if p == nil || q.value == "" || count[q.name] > 1 && mainType(d.resolve(p.Schema)) != "array" {
 			continue
 		}
+		if r.op.FA && faAbsentQuery(q.value) {
+			continue
+		}
 		strParam("query "+q.name, p.Schema, q.value)
 	}
 	if r.op.Body == nil {
@@ -428,6 +446,13 @@ func (d *document) requestViolations(r *request) []string {
 	v, err := decodeLoose(b)
 	if err != nil {
 		return append(out, "body: not JSON: "+err.Error())
+	}
+	if r.op.FA {
+		// FusionAuth reads a null property as an absent one, and its
+		// request objects are its response models, whose readOnly
+		// properties (active, insertInstant) a request leaves out.
+		v = dropNullProperties(v)
+		return append(out, d.validateAs("body", r.op.Body, v, true)...)
 	}
 	return append(out, d.validate("body", r.op.Body, v)...)
 }
