@@ -192,14 +192,23 @@ func (s *Service) UpdateTenant(ctx context.Context, id uuid.UUID, t Tenant) (out
 	return &t, nil
 }
 
-// DeleteTenant removes a tenant (not the default one) and drops it from
-// the webhooks that listed it.
+// DeleteTenant removes a tenant (not the default one) that no application
+// belongs to, and drops it from the webhooks that listed it.
 func (s *Service) DeleteTenant(ctx context.Context, id uuid.UUID) (err error) {
 	defer errs.Wrap(&err, "DeleteTenant(%s)", id)
 	if id == DefaultTenantID {
 		return errs.Coded("invalid", "tenantId", "The default tenant cannot be deleted.")
 	}
 	return s.DB.InTx(ctx, func(tx *db.Tx) error {
+		// applications.tenant_id references the tenant: refuse, as a key a
+		// webhook signs with is refused, rather than fail on the foreign key.
+		var apps int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM applications WHERE tenant_id = ?`, id.String()).Scan(&apps); err != nil {
+			return err
+		}
+		if apps > 0 {
+			return errs.Coded("inUse", "tenantId", "The tenant has %d application(s); delete them first.", apps)
+		}
 		res, err := tx.Exec(ctx, `DELETE FROM tenants WHERE id = ?`, id.String())
 		if err != nil {
 			return err
