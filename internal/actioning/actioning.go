@@ -40,6 +40,9 @@ type Service struct {
 	Events *events.Service
 	Jobs   jobs.Enqueuer
 	Mail   mail.Sender
+	// DefaultFrom is who action emails come from when neither the
+	// template nor the tenant names a sender.
+	DefaultFrom Address
 	// OnChange, when set, is told in the change's transaction which
 	// instances (by number) were taken, changed, ended or deleted: the
 	// user-actions engine re-detects account_restriction from it.
@@ -98,7 +101,7 @@ func jsonText(v any) string {
 	return string(b)
 }
 
-// scanTimes normalises times read back from either database to UTC.
+// utc normalises times read back from either database to UTC.
 func utc(ts ...*time.Time) {
 	for _, t := range ts {
 		*t = t.UTC()

@@ -142,7 +142,8 @@ func (s *Service) announce(ctx context.Context, tx *db.Tx, in *Instance, phase s
 		ev.Email = email
 	}
 	if a.emailUser && d.UserEmailingEnabled && email != nil && user.Email != "" {
-		if err := s.Jobs.Enqueue(ctx, tx, EmailArgs{To: user.Email, Subject: email.Subject, Text: email.Text, HTML: email.HTML}, nil); err != nil {
+		if err := s.Jobs.Enqueue(ctx, tx, EmailArgs{To: user.Email, From: email.From.Address, FromName: email.From.Display,
+			Subject: email.Subject, Text: email.Text, HTML: email.HTML}, nil); err != nil {
 			return err
 		}
 		ev.EmailedUser = true
@@ -167,9 +168,16 @@ func (s *Service) render(ctx context.Context, c db.Conn, d *Definition, phase st
 	if err != nil {
 		return nil, err
 	}
-	from := Address{}
+	// The sender: the template's, else the tenant's defaults, else the
+	// address heed's mail goes out from (--mail-from).
+	from := s.DefaultFrom
 	if tenant, err := s.Events.GetTenant(ctx, events.DefaultTenantID); err == nil {
-		from = Address{Address: tenant.FromEmail, Display: tenant.FromName}
+		if tenant.FromEmail != "" {
+			from.Address = tenant.FromEmail
+		}
+		if tenant.FromName != "" {
+			from.Display = tenant.FromName
+		}
 	}
 	display := user.FullName
 	if display == "" {
@@ -184,10 +192,12 @@ func (s *Service) render(ctx context.Context, c db.Conn, d *Definition, phase st
 
 // EmailArgs is an action email, rendered when the change committed.
 type EmailArgs struct {
-	To      string `json:"to"`
-	Subject string `json:"subject"`
-	Text    string `json:"text"`
-	HTML    string `json:"html"`
+	To       string `json:"to"`
+	From     string `json:"from,omitempty"`
+	FromName string `json:"from_name,omitempty"`
+	Subject  string `json:"subject"`
+	Text     string `json:"text"`
+	HTML     string `json:"html"`
 }
 
 // Kind implements river.JobArgs.
@@ -205,7 +215,7 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[EmailArgs]) error
 		return nil
 	}
 	a := job.Args
-	return w.s.Mail.Send(ctx, mail.Message{To: a.To, Subject: a.Subject, Text: a.Text, HTML: a.HTML})
+	return w.s.Mail.Send(ctx, mail.Message{To: a.To, From: a.From, FromName: a.FromName, Subject: a.Subject, Text: a.Text, HTML: a.HTML})
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -94,12 +94,6 @@ func emptyBody(status int) bool {
 		(status >= 500 && status != http.StatusGatewayTimeout)
 }
 
-func faField(field, code, msg string) *FAError {
-	return &FAError{status: http.StatusBadRequest, FieldErrors: map[string][]FAErrorItem{
-		field: {{Code: "[" + code + "]" + field, Message: msg}},
-	}}
-}
-
 func faGeneral(status int, code, msg string) *FAError {
 	return &FAError{status: status, GeneralErrors: []FAErrorItem{{Code: code, Message: msg}}}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	netmail "net/mail"
 	"sync/atomic"
 	"time"
 
@@ -158,6 +159,9 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.Actions.Mail = useractions.MailVia(sender)
 	a.Actioning = actioning.New(d, a.Events, sender, log)
+	if from, err := netmail.ParseAddress(cfg.MailFrom); err == nil {
+		a.Actioning.DefaultFrom = actioning.Address{Address: from.Address, Display: from.Name}
+	}
 	a.Actioning.RegisterJobs(reg)
 	a.Actions.Register(a.Actioning.AccountRestrictions())
 	a.Actioning.OnChange = func(ctx context.Context, tx *db.Tx, nums []int64) error {

@@ -15,10 +15,15 @@ import (
 // Message is one email with a plain-text body and an optional HTML
 // alternative.
 type Message struct {
-	To      string
-	Subject string
-	Text    string
-	HTML    string
+	To string
+	// From and FromName override the sender's configured From address
+	// and its display name when set (FusionAuth's template fromEmail and
+	// defaultFromName).
+	From     string
+	FromName string
+	Subject  string
+	Text     string
+	HTML     string
 }
 
 // Sender delivers messages. SMTP and Log implement it.
@@ -55,6 +60,6 @@ func (l Log) Send(ctx context.Context, m Message) error {
 		log = slog.Default()
 	}
 	log.InfoContext(ctx, "mail not sent: no SMTP server configured (HEED_SMTP_URL)",
-		"to", m.To, "subject", m.Subject, "text", m.Text, "html", m.HTML)
+		"to", m.To, "from", m.From, "subject", m.Subject, "text", m.Text, "html", m.HTML)
 	return nil
 }

@@ -146,12 +146,38 @@ func (s *SMTP) client() (*gomail.Client, error) {
 	return c, nil
 }
 
+// setFrom uses the message's sender when it names one, else the
+// configured one (with the message's display name, if any).
+func (s *SMTP) setFrom(msg *gomail.Msg, m Message) error {
+	addr, name := m.From, m.FromName
+	if addr == "" {
+		a, err := netmail.ParseAddress(s.from)
+		if err != nil {
+			return fmt.Errorf("mail from %q: %w", s.from, err)
+		}
+		addr = a.Address
+		if name == "" {
+			name = a.Name
+		}
+	}
+	if name == "" {
+		if err := msg.From(addr); err != nil {
+			return fmt.Errorf("mail from %q: %w", addr, err)
+		}
+		return nil
+	}
+	if err := msg.FromFormat(name, addr); err != nil {
+		return fmt.Errorf("mail from %q <%s>: %w", name, addr, err)
+	}
+	return nil
+}
+
 // Send implements Sender: one connection, one message. ctx bounds the
 // dial; the configured timeout bounds every command after it.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
 	msg := gomail.NewMsg()
-	if err := msg.From(s.from); err != nil {
-		return fmt.Errorf("mail from %q: %w", s.from, err)
+	if err := s.setFrom(msg, m); err != nil {
+		return err
 	}
 	if err := msg.To(m.To); err != nil {
 		return fmt.Errorf("mail to %q: %w", m.To, err)

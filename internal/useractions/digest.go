@@ -98,7 +98,9 @@ func MailVia(m mail.Sender) Mailer { return mailVia{m} }
 
 type mailVia struct{ m mail.Sender }
 
-func (v mailVia) Send(ctx context.Context, m Message) error { return v.m.Send(ctx, mail.Message(m)) }
+func (v mailVia) Send(ctx context.Context, m Message) error {
+	return v.m.Send(ctx, mail.Message{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML})
+}
 
 func (s *Service) mailer() Mailer {
 	if s.Mail != nil {
