@@ -65,8 +65,10 @@ type DB struct {
 	// statements counts statements run through Conn, for tests that prove a
 	// list costs a constant number of queries.
 	statements atomic.Int64
-	// stmts caches prepared statements for Reader, by query text.
-	stmts sync.Map
+	// readStmts and writeStmts hold the statements prepared once on each
+	// pool, by query text (the same cache on PostgreSQL, where they are one
+	// pool): Reader runs them directly, transactions through Tx.StmtContext.
+	readStmts, writeStmts *stmtCache
 }
 
 // Statements reports how many statements have run through Conn so far.
@@ -116,7 +118,8 @@ func openPostgres(ctx context.Context, cfg Config, clock func() time.Time) (*DB,
 	// side; the other half stays free for River, which uses the pool
 	// directly.
 	sqlDB.SetMaxIdleConns(max(int(pcfg.MaxConns)/2, 2))
-	return &DB{dialect: Postgres, write: sqlDB, read: sqlDB, pool: pool, clock: clock}, nil
+	stmts := &stmtCache{pool: sqlDB}
+	return &DB{dialect: Postgres, write: sqlDB, read: sqlDB, pool: pool, clock: clock, readStmts: stmts, writeStmts: stmts}, nil
 }
 
 func sqlitePath(u string) string {
@@ -184,16 +187,17 @@ func openSQLite(ctx context.Context, cfg Config, clock func() time.Time) (*DB, e
 		return nil, fmt.Errorf("open sqlite river pool: %w", err)
 	}
 	river.SetMaxOpenConns(1)
-	return &DB{dialect: SQLite, write: write, read: read, riverSQL: river, clock: clock}, nil
+	return &DB{dialect: SQLite, write: write, read: read, riverSQL: river, clock: clock,
+		readStmts: &stmtCache{pool: read}, writeStmts: &stmtCache{pool: write}}, nil
 }
 
 // Close releases every pool.
 func (d *DB) Close() error {
 	var errs []error
-	d.stmts.Range(func(_, v any) bool {
-		errs = append(errs, v.(*sql.Stmt).Close())
-		return true
-	})
+	errs = append(errs, d.readStmts.close())
+	if d.writeStmts != d.readStmts {
+		errs = append(errs, d.writeStmts.close())
+	}
 	if d.riverSQL != nil {
 		errs = append(errs, d.riverSQL.Close())
 	}
@@ -384,7 +388,7 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	tx := &Tx{conn: conn{d: d, r: sqlTx}, tx: sqlTx}
+	tx := &Tx{conn: conn{d: d, r: txStmts{tx: sqlTx, stmts: d.writeStmts}}, tx: sqlTx}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = sqlTx.Rollback()
@@ -413,56 +417,147 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 // Reader runs single statements on the read pool without a transaction:
 // the cheap path for one-statement reads such as a token lookup. Anything
 // that reads twice and needs one snapshot uses ReadTx.
-func (d *DB) Reader() Conn { return conn{d: d, r: stmtCache{d}} }
+func (d *DB) Reader() Conn { return conn{d: d, r: poolStmts{d.read, d.readStmts}} }
 
-// stmtCache runs statements through prepared statements kept per query
-// text: parsing the SQL was the largest cost of a token lookup on SQLite.
-// database/sql re-prepares them per connection as needed.
-type stmtCache struct{ d *DB }
+// maxStmts bounds each pool's statement cache. Query texts are the
+// program's own (filters and IN lists vary them a little); past the bound,
+// new texts run unprepared.
+const maxStmts = 1000
 
-func (c stmtCache) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
-	if s, ok := c.d.stmts.Load(q); ok {
-		return s.(*sql.Stmt), nil
+// stmtCache holds statements prepared once on a pool, by query text:
+// parsing and planning the same SQL on every request was a tenth of a
+// history page's CPU on SQLite. database/sql prepares each one again on
+// every connection that runs it, once, and keeps it there.
+type stmtCache struct {
+	pool    *sql.DB
+	m       sync.Map // query text → *sql.Stmt
+	n       atomic.Int64
+	pending sync.Map // query text → true while (or after failing) being prepared in the background
+}
+
+// lookup returns q's prepared statement, or nil when there is none yet:
+// it is then prepared in the background and the caller runs q unprepared
+// this once. Preparing in the caller could deadlock: preparing takes one
+// of the pool's connections, and a caller inside a transaction holds one
+// already (SQLite's write pool has only that one; two read transactions
+// on its two-connection read pool could each wait for the other's).
+func (c *stmtCache) lookup(q string) *sql.Stmt {
+	if s, ok := c.m.Load(q); ok {
+		return s.(*sql.Stmt)
 	}
-	s, err := c.d.read.PrepareContext(ctx, q)
+	if c.n.Load() >= maxStmts {
+		return nil
+	}
+	if _, busy := c.pending.LoadOrStore(q, true); !busy {
+		// A text that fails to prepare stays pending: it is not tried again.
+		go func() {
+			if c.get(context.Background(), q) != nil {
+				c.pending.Delete(q)
+			}
+		}()
+	}
+	return nil
+}
+
+// get returns the prepared statement for q, preparing it on the pool, or
+// nil when the cache is full or q does not prepare (callers then run q
+// unprepared, which reports the same error where they expect it).
+func (c *stmtCache) get(ctx context.Context, q string) *sql.Stmt {
+	if s, ok := c.m.Load(q); ok {
+		return s.(*sql.Stmt)
+	}
+	if c.n.Load() >= maxStmts {
+		return nil
+	}
+	s, err := c.pool.PrepareContext(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil
 	}
-	if prev, loaded := c.d.stmts.LoadOrStore(q, s); loaded {
+	if prev, loaded := c.m.LoadOrStore(q, s); loaded {
 		_ = s.Close()
-		return prev.(*sql.Stmt), nil
+		return prev.(*sql.Stmt)
 	}
-	return s, nil
+	c.n.Add(1)
+	return s
+}
+
+func (c *stmtCache) close() error {
+	var errs []error
+	c.m.Range(func(_, v any) bool {
+		errs = append(errs, v.(*sql.Stmt).Close())
+		return true
+	})
+	return errors.Join(errs...)
+}
+
+// poolStmts runs statements on a pool, prepared once.
+type poolStmts struct {
+	pool  *sql.DB
+	stmts *stmtCache
 }
 
 // Reader has no transaction boundary to classify errors at (see InTx), so
 // its Exec and Query classify their own; QueryRow's error surfaces at Scan.
-func (c stmtCache) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	s, err := c.stmt(ctx, q)
-	if err != nil {
-		return nil, classify(err)
+func (p poolStmts) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	var (
+		res sql.Result
+		err error
+	)
+	if s := p.stmts.lookup(q); s != nil {
+		res, err = s.ExecContext(ctx, args...)
+	} else {
+		res, err = p.pool.ExecContext(ctx, q, args...)
 	}
-	res, err := s.ExecContext(ctx, args...)
 	return res, classify(err)
 }
 
-func (c stmtCache) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	s, err := c.stmt(ctx, q)
-	if err != nil {
-		return nil, classify(err)
+func (p poolStmts) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if s := p.stmts.lookup(q); s != nil {
+		rows, err = s.QueryContext(ctx, args...)
+	} else {
+		rows, err = p.pool.QueryContext(ctx, q, args...)
 	}
-	rows, err := s.QueryContext(ctx, args...)
 	return rows, classify(err)
 }
 
-func (c stmtCache) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	s, err := c.stmt(ctx, q)
-	if err != nil {
-		// A *sql.Row cannot be built with an error; run the query unprepared
-		// so the caller's Scan reports the same failure.
-		return c.d.read.QueryRowContext(ctx, q, args...)
+func (p poolStmts) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if s := p.stmts.lookup(q); s != nil {
+		return s.QueryRowContext(ctx, args...)
 	}
-	return s.QueryRowContext(ctx, args...)
+	return p.pool.QueryRowContext(ctx, q, args...)
+}
+
+// txStmts runs a transaction's statements through the pool's prepared
+// ones (database/sql's Tx.StmtContext: the statement already prepared on
+// the transaction's connection is reused, else prepared there once).
+type txStmts struct {
+	tx    *sql.Tx
+	stmts *stmtCache
+}
+
+func (t txStmts) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if s := t.stmts.lookup(q); s != nil {
+		return t.tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, q, args...)
+}
+
+func (t txStmts) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s := t.stmts.lookup(q); s != nil {
+		return t.tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, q, args...)
+}
+
+func (t txStmts) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if s := t.stmts.lookup(q); s != nil {
+		return t.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, q, args...)
 }
 
 // ReadTx runs fn in a read-only transaction so that every statement of a page
@@ -479,5 +574,5 @@ func (d *DB) ReadTx(ctx context.Context, fn func(c Conn) error) error {
 		return fmt.Errorf("begin read transaction: %w", err)
 	}
 	defer sqlTx.Rollback() //nolint:errcheck // read-only: nothing to lose
-	return classify(fn(conn{d: d, r: sqlTx}))
+	return classify(fn(conn{d: d, r: txStmts{tx: sqlTx, stmts: d.readStmts}}))
 }
