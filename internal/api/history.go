@@ -53,17 +53,51 @@ func (RevisionUser) Schema(huma.Registry) *huma.Schema {
 
 // VersionHistory is one history entry, as Waldur's VersionHistory shows it.
 type VersionHistory struct {
-	ID              int64          `json:"id"`
-	RevisionDate    time.Time      `json:"revision_date"`
-	RevisionUser    RevisionUser   `json:"revision_user"`
-	RevisionComment string         `json:"revision_comment"`
-	SerializedData  map[string]any `json:"serialized_data" doc:"The tracked fields after the change; plan is the plan's uuid."`
+	ID              int64                      `json:"id"`
+	RevisionDate    time.Time                  `json:"revision_date"`
+	RevisionUser    RevisionUser               `json:"revision_user"`
+	RevisionComment string                     `json:"revision_comment"`
+	SerializedData  storedJSON[map[string]any] `json:"serialized_data" doc:"The tracked fields after the change; plan is the plan's uuid."`
 }
 
 // VersionHistoryAt is a version plus the instant that was asked for.
 type VersionHistoryAt struct {
 	VersionHistory
 	QueriedAt string `json:"queried_at" doc:"The timestamp parameter, echoed as sent."`
+}
+
+// appendJSON writes v as encoding/json would, with serialized_data as
+// stored (see jsonAppender).
+func (v VersionHistory) appendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = appendJSONInt(b, v.ID)
+	b = append(b, `,"revision_date":`...)
+	b = appendJSONTime(b, v.RevisionDate)
+	b = append(b, `,"revision_user":`...)
+	if u := v.RevisionUser.user; u == nil {
+		b = append(b, "null"...)
+	} else {
+		// RevisionUser.MarshalJSON uses json.Marshal: HTML escaped.
+		b = append(b, `{"uuid":`...)
+		b = appendJSONStringHTML(b, u.UUID)
+		b = append(b, `,"username":`...)
+		b = appendJSONStringHTML(b, u.Username)
+		b = append(b, `,"full_name":`...)
+		b = appendJSONStringHTML(b, u.FullName)
+		b = append(b, '}')
+	}
+	b = append(b, `,"revision_comment":`...)
+	b = appendJSONString(b, v.RevisionComment)
+	b = append(b, `,"serialized_data":`...)
+	b = appendStoredJSON(b, v.SerializedData, "{}")
+	return append(b, '}')
+}
+
+func (v VersionHistoryAt) appendJSON(b []byte) []byte {
+	b = v.VersionHistory.appendJSON(b)
+	b = append(b[:len(b)-1], `,"queried_at":`...)
+	b = appendJSONString(b, v.QueriedAt)
+	return append(b, '}')
 }
 
 // VersionDiff lists the fields that differ between two versions.
@@ -82,12 +116,10 @@ type RevertResult struct {
 }
 
 func versionOut(v *history.Version) VersionHistory {
-	out := VersionHistory{ID: v.ID, RevisionDate: v.Created.UTC(), RevisionComment: v.Comment, SerializedData: v.Data}
+	// The stored JSON goes out as stored (storedJSON writes {} for none).
+	out := VersionHistory{ID: v.ID, RevisionDate: v.Created.UTC(), RevisionComment: v.Comment, SerializedData: storedJSON[map[string]any](v.Data)}
 	if v.User != nil {
 		out.RevisionUser = RevisionUser{&VersionUser{UUID: HexUUID(v.User.UUID), Username: v.User.Username, FullName: v.User.FullName}}
-	}
-	if out.SerializedData == nil {
-		out.SerializedData = map[string]any{}
 	}
 	return out
 }
@@ -149,24 +181,42 @@ func registerHistoryTarget(api huma.API, store *history.Store, market *marketpla
 	fields := marketplace.TrackedFieldsFor(t.kind)
 	collection := t.prefix[len("/api/") : len(t.prefix)-1]
 
-	// object resolves the path uuid to an object with history, after the
-	// staff-or-support check.
-	object := func(ctx context.Context, p UUIDPath) (uuid.UUID, error) {
+	// target parses the path uuid after the staff-or-support check. The
+	// list and history/at find out whether the object has history in the
+	// same statement as their page (history.ErrNoHistory is a 404).
+	target := func(ctx context.Context, p UUIDPath) (uuid.UUID, error) {
 		if err := requireHistoryReader(ctx); err != nil {
 			return uuid.Nil, err
 		}
-		id, err := p.parse()
-		if err != nil {
-			return uuid.Nil, err
-		}
+		return p.parse()
+	}
+	// knownObject is the 404 for an object without history, which comes
+	// before any complaint about the query parameters.
+	knownObject := func(ctx context.Context, id uuid.UUID) error {
 		ok, err := store.Exists(ctx, t.kind, id)
 		if err != nil {
-			return uuid.Nil, err
+			return err
 		}
 		if !ok {
-			return uuid.Nil, detailError(http.StatusNotFound, msgNotFound)
+			return detailError(http.StatusNotFound, msgNotFound)
 		}
-		return id, nil
+		return nil
+	}
+	// object is target for an object that must have history.
+	object := func(ctx context.Context, p UUIDPath) (uuid.UUID, error) {
+		id, err := target(ctx, p)
+		if err != nil {
+			return uuid.Nil, err
+		}
+		return id, knownObject(ctx, id)
+	}
+	// badParam answers a query parameter error, unless the object has no
+	// history: then 404, as when the parameters are fine.
+	badParam := func(ctx context.Context, id uuid.UUID, e error) error {
+		if err := knownObject(ctx, id); err != nil {
+			return err
+		}
+		return e
 	}
 
 	type listInput struct {
@@ -181,7 +231,7 @@ func registerHistoryTarget(api huma.API, store *history.Store, market *marketpla
 		Summary: "Get version history", Description: "Newest first. Staff and support only.",
 		Tags: tag, Security: authRequired, Errors: errsHistory,
 	}, func(ctx context.Context, in *listInput, page db.Page) ([]VersionHistory, int, error) {
-		obj, err := object(ctx, in.UUIDPath)
+		obj, err := target(ctx, in.UUIDPath)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -195,13 +245,13 @@ func registerHistoryTarget(api huma.API, store *history.Store, market *marketpla
 			}
 			ts, ok := parseInstant(b.val)
 			if !ok {
-				return nil, 0, fieldError(b.name, "Invalid timestamp format.")
+				return nil, 0, badParam(ctx, obj, fieldError(b.name, "Invalid timestamp format."))
 			}
 			*b.dst = &ts
 		}
 		if in.Field != "" {
 			if !slices.Contains(fields, in.Field) {
-				return nil, 0, fieldError("field", "Unknown field. Tracked fields: "+strings.Join(fields, ", ")+".")
+				return nil, 0, badParam(ctx, obj, fieldError("field", "Unknown field. Tracked fields: "+strings.Join(fields, ", ")+"."))
 			}
 			f.Field = in.Field
 		}
@@ -225,16 +275,16 @@ func registerHistoryTarget(api huma.API, store *history.Store, market *marketpla
 		Summary: "Get object state at a specific timestamp", Description: "Staff and support only.",
 		Tags: tag, Security: authRequired, Errors: errsHistory,
 	}, func(ctx context.Context, in *atInput) (*body[VersionHistoryAt], error) {
-		obj, err := object(ctx, in.UUIDPath)
+		obj, err := target(ctx, in.UUIDPath)
 		if err != nil {
 			return nil, err
 		}
 		if in.Timestamp == "" {
-			return nil, fieldError("timestamp", "This parameter is required.")
+			return nil, badParam(ctx, obj, fieldError("timestamp", "This parameter is required."))
 		}
 		ts, ok := parseInstant(in.Timestamp)
 		if !ok {
-			return nil, fieldError("timestamp", "Invalid timestamp format.")
+			return nil, badParam(ctx, obj, fieldError("timestamp", "Invalid timestamp format."))
 		}
 		v, err := store.At(ctx, t.kind, obj, ts)
 		if err != nil {
@@ -294,7 +344,11 @@ func registerHistoryTarget(api huma.API, store *history.Store, market *marketpla
 		} else if base, err = store.Previous(ctx, v); err != nil {
 			return nil, err
 		}
-		out := VersionDiff{Version: v.ID, Changes: history.Diff(base, v)}
+		changes, err := history.Diff(base, v)
+		if err != nil {
+			return nil, err
+		}
+		out := VersionDiff{Version: v.ID, Changes: changes}
 		if base != nil {
 			out.ComparedTo = &base.ID
 		}
@@ -321,7 +375,11 @@ func registerHistoryTarget(api huma.API, store *history.Store, market *marketpla
 		if err != nil {
 			return nil, err
 		}
-		res, err := market.RevertResource(ctx, CurrentUser(ctx), v.ObjectUUID, v.ID, v.Data)
+		fields, err := v.Fields()
+		if err != nil {
+			return nil, err
+		}
+		res, err := market.RevertResource(ctx, CurrentUser(ctx), v.ObjectUUID, v.ID, fields)
 		if err != nil {
 			return nil, err
 		}

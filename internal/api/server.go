@@ -138,7 +138,7 @@ func New(deps Deps) *Server {
 	def := huma.DefaultConfig("heed", Version)
 	cfg := huma.Config{
 		OpenAPI:       def.OpenAPI,
-		Formats:       def.Formats,
+		Formats:       map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat},
 		DefaultFormat: "application/json",
 	}
 	cfg.Info.Description = "heed tells people what needs their attention and keeps the record of what happened. " +
