@@ -139,3 +139,65 @@ func CountAndPage[T any](ctx context.Context, c Conn, q PageQuery, scan func(Sca
 func Placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
+
+// ListPage is CountAndPage in one statement on the read pool, with no
+// transaction: the count is a scalar subquery of the page's own SELECT
+// (evaluated once on both engines), so it and the rows come from one
+// snapshot, and the statement is prepared once (Reader). Only an empty
+// page needs the count alone; that runs CountAndPage in a read
+// transaction, so count and page still agree. Use it where the page is
+// all a list reads.
+func ListPage[T any](ctx context.Context, d *DB, q PageQuery, scan func(Scanner) (T, error)) ([]T, int, error) {
+	where := q.Where
+	if where == "" {
+		where = "1=1"
+	}
+	stmt := "SELECT (SELECT COUNT(*)" + q.From + " WHERE " + where + "), " + q.Columns + q.From + " WHERE " + where + q.OrderBy
+	args := make([]any, 0, 2*len(q.Args)+2)
+	args = append(append(args, q.Args...), q.Args...)
+	if q.Page.Limit > 0 {
+		// Placeholders, not literals: one statement text for every page.
+		stmt += " LIMIT ? OFFSET ?"
+		args = append(args, q.Page.Limit, q.Page.Offset)
+	}
+	rows, err := d.Reader().Query(ctx, stmt, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list: %w", err)
+	}
+	defer rows.Close()
+	var (
+		out   []T
+		total int
+	)
+	withTotal := totalFirst{rows, &total}
+	for rows.Next() {
+		v, err := scan(withTotal)
+		if err != nil {
+			return nil, 0, fmt.Errorf("scan: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("list: %w", err)
+	}
+	if len(out) > 0 {
+		return out, total, nil
+	}
+	rows.Close()
+	err = d.ReadTx(ctx, func(c Conn) error {
+		var err error
+		out, total, err = CountAndPage(ctx, c, q, scan)
+		return err
+	})
+	return out, total, err
+}
+
+// totalFirst scans a page row whose first column is the total.
+type totalFirst struct {
+	r     Scanner
+	total *int
+}
+
+func (t totalFirst) Scan(dest ...any) error {
+	return t.r.Scan(append([]any{t.total}, dest...)...)
+}

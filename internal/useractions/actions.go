@@ -229,15 +229,10 @@ func (s *Service) List(ctx context.Context, viewer *auth.User, f Filter, page db
 	if err != nil {
 		return nil, 0, err
 	}
-	err = s.DB.ReadTx(ctx, func(c db.Conn) error {
-		var err error
-		out, total, err = db.CountAndPage(ctx, c, db.PageQuery{
-			Columns: actionCols, From: " FROM user_actions ua", Where: where,
-			OrderBy: orderActions(f.Ordering), Args: args, Page: page,
-		}, scanAction)
-		return err
-	})
-	return out, total, err
+	return db.ListPage(ctx, s.DB, db.PageQuery{
+		Columns: actionCols, From: " FROM user_actions ua", Where: where,
+		OrderBy: orderActions(f.Ordering), Args: args, Page: page,
+	}, scanAction)
 }
 
 // Get returns one of viewer's actions; silenced ones only with
