@@ -91,7 +91,8 @@ func TestActionsUpdate(t *testing.T) {
 		t.Parallel()
 		heed(t, nil, "demo", "--database-url", url).want(t, 0)
 		d := openTestDB(t, url)
-		all := []string{"pending_order", "expiring_resource"}
+		// account_restriction (actioning) has nothing to do: the demo mute is detected already.
+		all := []string{"account_restriction", "pending_order", "expiring_resource"}
 
 		// The demo detected its actions already: nothing changes.
 		r := heed(t, nil, "actions", "update", "--database-url", url).want(t, 0)
@@ -177,11 +178,11 @@ func TestActionsUpdate(t *testing.T) {
 		exec1(t, d, `UPDATE offerings SET components = '[{"type": "cpu_hours", "is_prepaid": "yes"}]'`)
 		r = heed(t, nil, "actions", "update", "--database-url", url).want(t, 1)
 		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-		if len(lines) != 2 || !summaryLine.MatchString(lines[0]) || !strings.HasPrefix(lines[1], "expiring_resource: error: ") ||
-			!strings.Contains(lines[1], "is_prepaid") {
-			t.Fatalf("stdout %q, want pending_order's summary and expiring_resource's error", r.stdout)
+		if len(lines) != 3 || !summaryLine.MatchString(lines[0]) || !summaryLine.MatchString(lines[1]) ||
+			!strings.HasPrefix(lines[2], "expiring_resource: error: ") || !strings.Contains(lines[2], "is_prepaid") {
+			t.Fatalf("stdout %q, want the other providers' summaries and expiring_resource's error", r.stdout)
 		}
-		if !strings.Contains(r.stderr, "1 of 2 providers failed") {
+		if !strings.Contains(r.stderr, "1 of 3 providers failed") {
 			t.Fatalf("stderr %q, want the failure counted", r.stderr)
 		}
 		var status string
@@ -195,7 +196,7 @@ func TestActionsUpdate(t *testing.T) {
 
 		// Unknown names exit 1 and say what exists.
 		r = heed(t, nil, "actions", "update", "--database-url", url, "--provider", "stale_thing").want(t, 1)
-		if r.stdout != "" || !strings.Contains(r.stderr, `unknown provider "stale_thing" (registered: pending_order, expiring_resource)`) {
+		if r.stdout != "" || !strings.Contains(r.stderr, `unknown provider "stale_thing" (registered: account_restriction, pending_order, expiring_resource)`) {
 			t.Fatalf("unknown provider: stdout %q stderr %q", r.stdout, r.stderr)
 		}
 		r = heed(t, nil, "actions", "update", "--database-url", url, "--user", "nobody").want(t, 1)
@@ -235,7 +236,8 @@ func onTerminal(t *testing.T, url string) {
 		t.Fatalf("heed actions update on a terminal: %v\n%q", err, out.String())
 	}
 	s := out.String()
-	for _, want := range []string{"\r[....................] 1/2 pending_order |", "\r[##########..........] 2/2 expiring_resource |"} {
+	for _, want := range []string{"\r[....................] 1/3 account_restriction |", "\r[######..............] 2/3 pending_order |",
+		"\r[#############.......] 3/3 expiring_resource |"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("terminal output %q lacks the progress line %q", s, want)
 		}
@@ -247,8 +249,8 @@ func onTerminal(t *testing.T, url string) {
 		parts := strings.Split(l, "\r")
 		visible = append(visible, strings.TrimRight(parts[len(parts)-1], " "))
 	}
-	if len(visible) != 2 || !summaryLine.MatchString(visible[0]) || !summaryLine.MatchString(visible[1]) {
-		t.Errorf("terminal shows %q, want two summary lines", visible)
+	if len(visible) != 3 || !summaryLine.MatchString(visible[0]) || !summaryLine.MatchString(visible[1]) || !summaryLine.MatchString(visible[2]) {
+		t.Errorf("terminal shows %q, want three summary lines", visible)
 	}
 }
 
