@@ -98,51 +98,11 @@ func table(b *testing.B, dialect db.Dialect, rows int) *benchTable {
 }
 
 func (t *benchTable) create(ctx context.Context, dialect db.Dialect) error {
-	var dsn string
-	if dialect == db.SQLite {
-		dir, err := os.MkdirTemp("", "heed-bench-")
-		if err != nil {
-			return err
-		}
-		benchCleanups = append(benchCleanups, func() { _ = os.RemoveAll(dir) })
-		dsn = dir + "/heed.db"
-	} else {
-		server := os.Getenv(dbtest.PostgresEnv)
-		admin, err := pgx.Connect(ctx, server)
-		if err != nil {
-			return err
-		}
-		var r [6]byte
-		_, _ = rand.Read(r[:])
-		name := "heed_bench_" + hex.EncodeToString(r[:])
-		_, err = admin.Exec(ctx, "CREATE DATABASE "+name)
-		_ = admin.Close(ctx)
-		if err != nil {
-			return err
-		}
-		benchCleanups = append(benchCleanups, func() {
-			if c, err := pgx.Connect(context.Background(), server); err == nil {
-				_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-				_ = c.Close(context.Background())
-			}
-		})
-		u, err := url.Parse(server)
-		if err != nil {
-			return err
-		}
-		u.Path = "/" + name
-		dsn = u.String()
-	}
-	d, err := db.Open(ctx, db.Config{URL: dsn, PostgresMaxConns: 4})
+	d, err := newBenchDB(ctx, dialect)
 	if err != nil {
 		return err
 	}
-	// Close before the cleanups registered above (they run in order).
-	benchCleanups = append([]func(){func() { _ = d.Close() }}, benchCleanups...)
 	t.d = d
-	if err := d.Migrate(ctx, slog.New(slog.DiscardHandler)); err != nil {
-		return err
-	}
 
 	// Versions span the past year; the resources read interleave with the
 	// filler in time.
@@ -187,6 +147,56 @@ func (t *benchTable) create(ctx context.Context, dialect db.Dialect) error {
 		return fmt.Errorf("versions table has %d rows, want %d", n, t.rows)
 	}
 	return nil
+}
+
+// newBenchDB creates and migrates an empty database for a benchmark, removed
+// when the test binary ends.
+func newBenchDB(ctx context.Context, dialect db.Dialect) (*db.DB, error) {
+	var dsn string
+	if dialect == db.SQLite {
+		dir, err := os.MkdirTemp("", "heed-bench-")
+		if err != nil {
+			return nil, err
+		}
+		benchCleanups = append(benchCleanups, func() { _ = os.RemoveAll(dir) })
+		dsn = dir + "/heed.db"
+	} else {
+		server := os.Getenv(dbtest.PostgresEnv)
+		admin, err := pgx.Connect(ctx, server)
+		if err != nil {
+			return nil, err
+		}
+		var r [6]byte
+		_, _ = rand.Read(r[:])
+		name := "heed_bench_" + hex.EncodeToString(r[:])
+		_, err = admin.Exec(ctx, "CREATE DATABASE "+name)
+		_ = admin.Close(ctx)
+		if err != nil {
+			return nil, err
+		}
+		benchCleanups = append(benchCleanups, func() {
+			if c, err := pgx.Connect(context.Background(), server); err == nil {
+				_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+				_ = c.Close(context.Background())
+			}
+		})
+		u, err := url.Parse(server)
+		if err != nil {
+			return nil, err
+		}
+		u.Path = "/" + name
+		dsn = u.String()
+	}
+	d, err := db.Open(ctx, db.Config{URL: dsn, PostgresMaxConns: 4})
+	if err != nil {
+		return nil, err
+	}
+	// Close before the cleanups registered above (they run in order).
+	benchCleanups = append([]func(){func() { _ = d.Close() }}, benchCleanups...)
+	if err := d.Migrate(ctx, slog.New(slog.DiscardHandler)); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // insertVersions adds n versions with one multi-row INSERT ... SELECT: of
