@@ -105,8 +105,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*User, error)
 		expires   sql.NullTime
 		prevented loginPrevention
 	)
-	row := s.DB.Reader().QueryRow(ctx, `SELECT t.key_hash, t.expires_at, u.login_prevented_until_ms, u.login_prevented_by, `+
-		prefixed("u.", userColumns)+` FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.key_hash = ?`, hash)
+	row := s.DB.Reader().QueryRow(ctx, authenticateQuery, hash)
 	u, err := scanUser(scanPrefix{row, []any{&stored, &expires, &prevented.until, &prevented.by}})
 	invalid := errs.E(errs.Unauthenticated, "Invalid token.")
 	if errors.Is(err, sql.ErrNoRows) {
@@ -162,6 +161,11 @@ type scanPrefix struct {
 }
 
 func (s scanPrefix) Scan(dest ...any) error { return s.r.Scan(append(s.extra, dest...)...) }
+
+// authenticateQuery looks a token up with its user; built once, as every
+// request runs it.
+var authenticateQuery = `SELECT t.key_hash, t.expires_at, u.login_prevented_until_ms, u.login_prevented_by, ` +
+	prefixed("u.", userColumns) + ` FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.key_hash = ?`
 
 func prefixed(p, cols string) string {
 	fields := strings.Split(cols, ",")

@@ -84,26 +84,27 @@ func (v *Version) Fields() (map[string]any, error) {
 	return m, nil
 }
 
-const versionCols = `v.id, v.entity_type, v.object_uuid, v.created, u.uuid, u.username, u.full_name, v.comment, v.data`
+// versionCols leave out the entity type and object, which every query
+// names in its WHERE clause: scanVersion sets them.
+const versionCols = `v.id, v.created, u.uuid, u.username, u.full_name, v.comment, v.data`
 
 const versionFrom = ` FROM versions v LEFT JOIN users u ON u.id = v.user_id`
 
 // newestFirst is the order of every list of versions.
 const newestFirst = ` ORDER BY v.created DESC, v.id DESC`
 
-// scanVersion reads versionCols after the leading columns lead.
-func scanVersion(r db.Scanner, lead ...any) (*Version, error) {
+// scanVersion reads versionCols of a version of the object (after the
+// leading columns lead).
+func scanVersion(r db.Scanner, entityType string, object uuid.UUID, lead ...any) (*Version, error) {
 	var (
-		v                 Version
-		obj               string
 		uid, uname, ufull sql.NullString
 		data              []byte
 	)
-	if err := r.Scan(append(lead, &v.ID, &v.EntityType, &obj, &v.Created, &uid, &uname, &ufull, &v.Comment, &data)...); err != nil {
+	v := Version{EntityType: entityType, ObjectUUID: object}
+	if err := r.Scan(append(lead, &v.ID, &v.Created, &uid, &uname, &ufull, &v.Comment, &data)...); err != nil {
 		return nil, err
 	}
 	v.Data = data
-	v.ObjectUUID, _ = uuid.Parse(obj)
 	if uid.Valid {
 		u, _ := uuid.Parse(uid.String)
 		v.User = &User{UUID: u, Username: uname.String, FullName: ufull.String}
@@ -188,7 +189,7 @@ func (s *Store) List(ctx context.Context, entityType string, object uuid.UUID, f
 		defer rows.Close()
 		for rows.Next() {
 			var n sql.NullInt64
-			v, err := scanVersion(rows, &n)
+			v, err := scanVersion(rows, entityType, object, &n)
 			if err != nil {
 				return err
 			}
@@ -229,7 +230,7 @@ var ErrNoVersion = errs.NotFoundf("No version found before the specified timesta
 func (s *Store) At(ctx context.Context, entityType string, object uuid.UUID, t time.Time) (*Version, error) {
 	v, err := scanVersion(s.DB.Reader().QueryRow(ctx, "SELECT "+versionCols+versionFrom+
 		" WHERE v.entity_type = ? AND v.object_uuid = ? AND v.created <= ?"+newestFirst+" LIMIT 1",
-		entityType, object.String(), t))
+		entityType, object.String(), t), entityType, object)
 	if errors.Is(err, sql.ErrNoRows) {
 		// History is never emptied (retention keeps each object's newest
 		// version), so a version that exists now existed then.
@@ -251,7 +252,7 @@ func (s *Store) At(ctx context.Context, entityType string, object uuid.UUID, t t
 // Get returns one version of the object.
 func (s *Store) Get(ctx context.Context, entityType string, object uuid.UUID, id int64) (*Version, error) {
 	v, err := scanVersion(s.DB.Reader().QueryRow(ctx, "SELECT "+versionCols+versionFrom+
-		" WHERE v.entity_type = ? AND v.object_uuid = ? AND v.id = ?", entityType, object.String(), id))
+		" WHERE v.entity_type = ? AND v.object_uuid = ? AND v.id = ?", entityType, object.String(), id), entityType, object)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.NotFoundf("Not found.")
 	}
@@ -264,7 +265,8 @@ func (s *Store) Get(ctx context.Context, entityType string, object uuid.UUID, id
 // Previous returns the version just before v, or nil for the first one.
 func (s *Store) Previous(ctx context.Context, v *Version) (*Version, error) {
 	prev, err := scanVersion(s.DB.Reader().QueryRow(ctx, "SELECT "+versionCols+versionFrom+
-		` WHERE v.entity_type = ? AND v.object_uuid = ? AND (v.created < ? OR (v.created = ? AND v.id < ?))`+newestFirst+` LIMIT 1`, v.EntityType, v.ObjectUUID.String(), v.Created, v.Created, v.ID))
+		` WHERE v.entity_type = ? AND v.object_uuid = ? AND (v.created < ? OR (v.created = ? AND v.id < ?))`+newestFirst+` LIMIT 1`,
+		v.EntityType, v.ObjectUUID.String(), v.Created, v.Created, v.ID), v.EntityType, v.ObjectUUID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
