@@ -69,6 +69,8 @@ type DB struct {
 	// pool, by query text (the same cache on PostgreSQL, where they are one
 	// pool): Reader runs them directly, transactions through Tx.StmtContext.
 	readStmts, writeStmts *stmtCache
+	// batch queues InTxBatched changes (SQLite).
+	batch batcher
 }
 
 // Statements reports how many statements have run through Conn so far.

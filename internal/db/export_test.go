@@ -12,3 +12,9 @@ func (d *DB) MigrateTo(ctx context.Context, version int64) error {
 	_, err = p.UpTo(ctx, version)
 	return err
 }
+
+// BatchStats reports how many batched transactions InTxBatched ran and how
+// many changes they held.
+func (d *DB) BatchStats() (batches, changes int64) {
+	return d.batch.batches.Load(), d.batch.changes.Load()
+}

@@ -548,7 +548,8 @@ func (s *Service) UpdateResource(ctx context.Context, actor *auth.User, view Vie
 		return nil, err
 	}
 	var out *Resource
-	err := s.DB.InTx(ctx, func(tx *db.Tx) error {
+	// Batched: concurrent PATCHes on SQLite share one commit (db.InTxBatched).
+	err := s.DB.InTxBatched(ctx, func(tx *db.Tx) error {
 		r, err := getVisibleResource(ctx, tx, actor, view, id, true)
 		if err != nil {
 			return err
