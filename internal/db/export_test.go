@@ -18,3 +18,10 @@ func (d *DB) MigrateTo(ctx context.Context, version int64) error {
 func (d *DB) BatchStats() (batches, changes int64) {
 	return d.batch.batches.Load(), d.batch.changes.Load()
 }
+
+// BatchQueued reports how many InTxBatched changes wait for a batch.
+func (d *DB) BatchQueued() int {
+	d.batch.mu.Lock()
+	defer d.batch.mu.Unlock()
+	return len(d.batch.queue)
+}
