@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -245,6 +246,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 		return err
 	}
 	slog.SetDefault(log)
+	if os.Getenv("GOGC") == "" {
+		// The heap is small and the request path allocates: collecting at
+		// 400 % growth instead of 100 % cut a history page's CPU by 14 %
+		// (bench/side_by_side.sh). GOGC in the environment wins.
+		debug.SetGCPercent(400)
+	}
 	cfg := app.Config{
 		Addr: addr, DatabaseURL: c.databaseURL, Demo: loadDemo, Work: !noWorkers, Migrate: !noMigrate,
 		Schedules: schedules, MaxWorkers: maxWorkers, TokenLifetime: tokenLifetime, TrustProxy: trustProxy,
