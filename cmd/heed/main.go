@@ -34,7 +34,7 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv, os.Environ())
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv, os.Environ())
 	stop()
 	os.Exit(code)
 }
@@ -51,6 +51,7 @@ Usage:
   heed migrate [flags]               apply pending schema migrations
   heed demo [flags]                  load the demo data set into the database
   heed token create --user NAME      mint an API token for a user
+  heed user create NAME [--staff]    add a user who can sign in to the console (password from the terminal or stdin)
   heed actions update [flags]        run user-action detection now (--provider TYPE, --user NAME)
   heed version                       print the version
 
@@ -58,7 +59,7 @@ Every flag can also be set in the environment: --database-url is HEED_DATABASE_U
 Run "heed COMMAND -h" for a command's flags.
 `
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, environ []string) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, environ []string) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = loadDemo(ctx, args[1:], stderr, getenv)
 	case "token":
 		err = token(ctx, args[1:], stdout, stderr, getenv)
+	case "user":
+		err = user(ctx, args[1:], stdin, stdout, stderr, getenv)
 	case "actions":
 		err = actions(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-v":

@@ -62,6 +62,12 @@ type result struct {
 // heed runs the CLI in-process with env as its whole environment.
 func heed(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
+	return heedInput(t, env, "", args...)
+}
+
+// heedInput is heed with stdinText on standard input.
+func heedInput(t *testing.T, env map[string]string, stdinText string, args ...string) result {
+	t.Helper()
 	// Generous: the demo data set takes tens of seconds under -race on a
 	// busy machine.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -93,7 +99,7 @@ func heed(t *testing.T, env map[string]string, args ...string) result {
 	for k, v := range env {
 		environ = append(environ, k+"="+v)
 	}
-	code := run(ctx, args, &stdout, &stderr, func(k string) string { return env[k] }, environ)
+	code := run(ctx, args, strings.NewReader(stdinText), &stdout, &stderr, func(k string) string { return env[k] }, environ)
 	r := result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 	t.Logf("heed %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 	return r

@@ -52,6 +52,9 @@ type Deps struct {
 	MaxBodyBytes int64
 	// Mount lets domain packages add their routes to the same API.
 	Mount []func(api huma.API)
+	// Pages, when set, serves /console/ (and "/" redirects there): the
+	// web pages share the server's logging, metrics and limits.
+	Pages http.Handler
 	// Draining, when it reports true, makes /readyz answer 503: the process
 	// is shutting down and the load balancer should route elsewhere.
 	Draining func() bool
@@ -201,6 +204,12 @@ func New(deps Deps) *Server {
 		documentEvents(api)
 	}
 	registerOps(mux, api, deps)
+	if deps.Pages != nil {
+		mux.Handle("/console/", deps.Pages)
+		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/console/", http.StatusFound)
+		})
+	}
 	metrics := newHTTPMetrics(deps.Metrics)
 
 	var h http.Handler = notFoundJSON(mux)

@@ -20,6 +20,7 @@ import (
 	"github.com/heed-dev/heed/internal/actioning"
 	"github.com/heed-dev/heed/internal/api"
 	"github.com/heed-dev/heed/internal/auth"
+	"github.com/heed-dev/heed/internal/console"
 	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/demo"
 	"github.com/heed-dev/heed/internal/events"
@@ -199,11 +200,18 @@ func (a *App) build(ctx context.Context) error {
 			return err
 		}
 	}
+	pages, err := console.New(console.Deps{
+		Users: a.Users, Market: a.Market, History: a.History, Actions: a.Actions, Actioning: a.Actioning, Events: a.Events,
+		Jobs: a.Jobs.Dashboard(), TrustProxy: cfg.TrustProxy, Logger: log, Clock: cfg.Clock,
+	})
+	if err != nil {
+		return err
+	}
 	a.Server = api.New(api.Deps{
 		DB: d, Users: a.Users, Marketplace: a.Market, History: a.History, Actions: a.Actions, Events: a.Events, Actioning: a.Actioning,
 		Logger: log, Metrics: a.Metrics,
 		TrustProxy: cfg.TrustProxy,
-		Mount:      []func(huma.API){}, Draining: a.draining.Load,
+		Mount:      []func(huma.API){}, Draining: a.draining.Load, Pages: pages,
 	})
 	return nil
 }

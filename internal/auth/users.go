@@ -498,6 +498,13 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id uuid.UUID, in 
 		}
 		if in.IsActive != nil {
 			set("is_active", *in.IsActive)
+			if !*in.IsActive && cur.IsActive {
+				// Deactivation signs the user out of the console for good:
+				// reactivating must not bring old sessions back.
+				if err := endSessions(ctx, tx, cur.ID); err != nil {
+					return err
+				}
+			}
 		}
 		if in.PreferredLanguages != nil {
 			b, _ := json.Marshal(*in.PreferredLanguages)
@@ -566,6 +573,12 @@ func (s *Service) CreateToken(ctx context.Context, username, description string)
 // Login checks a username and password and issues a token. Failed attempts
 // are throttled per username and per client address.
 func (s *Service) Login(ctx context.Context, username, password, clientAddr string) (string, error) {
+	return s.login(ctx, username, password, clientAddr, "password login", s.TokenLifetime)
+}
+
+// login is Login issuing a token with the given description and lifetime
+// (zero: never expires).
+func (s *Service) login(ctx context.Context, username, password, clientAddr, description string, lifetime time.Duration) (string, error) {
 	keys := []string{"user:" + strings.ToLower(username), "addr:" + clientAddr}
 	if s.Throttle != nil {
 		if wait := s.Throttle.Blocked(keys...); wait > 0 {
@@ -612,11 +625,11 @@ func (s *Service) Login(ctx context.Context, username, password, clientAddr stri
 	}
 	secret := NewTokenSecret()
 	var expires time.Time
-	if s.TokenLifetime > 0 {
-		expires = s.DB.Now().Add(s.TokenLifetime)
+	if lifetime > 0 {
+		expires = s.DB.Now().Add(lifetime)
 	}
 	if err := s.DB.InTx(ctx, func(tx *db.Tx) error {
-		return StoreToken(ctx, tx, userID, secret, "password login", expires)
+		return StoreToken(ctx, tx, userID, secret, description, expires)
 	}); err != nil {
 		return "", err
 	}

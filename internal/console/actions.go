@@ -1,0 +1,4 @@
+package console
+
+// actionRoutes registers the pages of actions.go.
+func (c *Console) actionRoutes() {}

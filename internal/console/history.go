@@ -1,0 +1,4 @@
+package console
+
+// historyRoutes registers the pages of history.go.
+func (c *Console) historyRoutes() {}

@@ -1,0 +1,4 @@
+package console
+
+// marketRoutes registers the pages of market.go.
+func (c *Console) marketRoutes() {}
