@@ -36,7 +36,9 @@ func TestPprofAddr(t *testing.T) {
 		done := make(chan int, 1)
 		args := []string{"serve", "--database-url", filepath.Join(t.TempDir(), "heed.db"), "--addr", "127.0.0.1:0",
 			"--no-workers", "--drain-grace", "0s"}
-		go func() { done <- run(ctx, args, strings.NewReader(""), io.Discard, stderr, func(k string) string { return env[k] }, environ) }()
+		go func() {
+			done <- run(ctx, args, strings.NewReader(""), io.Discard, stderr, func(k string) string { return env[k] }, environ)
+		}()
 		deadline := time.Now().Add(2 * time.Minute)
 		for !strings.Contains(stderr.String(), "msg=listening") {
 			select {

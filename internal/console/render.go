@@ -164,16 +164,16 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 }
 
 var funcs = template.FuncMap{
-	"hex":     func(u uuid.UUID) string { return strings.ReplaceAll(u.String(), "-", "") },
-	"when":    when,
-	"whenp":   func(t *time.Time) template.HTML { return whenPtr(t) },
-	"ago":     ago,
-	"due":     due,
-	"default": func(def, s string) string { return orDefault(s, def) },
-	"join":    strings.Join,
-	"title":   titleCase,
-	"add":     func(a, b int) int { return a + b },
-	"deref":   func(p *int) int { return derefInt(p) },
+	"hex":       func(u uuid.UUID) string { return strings.ReplaceAll(u.String(), "-", "") },
+	"when":      when,
+	"whenp":     func(t *time.Time) template.HTML { return whenPtr(t) },
+	"ago":       ago,
+	"due":       due,
+	"default":   func(def, s string) string { return orDefault(s, def) },
+	"join":      strings.Join,
+	"title":     titleCase,
+	"add":       func(a, b int) int { return a + b },
+	"deref":     func(p *int) int { return derefInt(p) },
 	"hasPrefix": strings.HasPrefix,
 }
 
