@@ -48,8 +48,10 @@ type view struct {
 	Session *session
 	Title   string
 	Flash   string
-	Path    string
-	Data    any
+	// FlashError says the flash reports a failure.
+	FlashError bool
+	Path       string
+	Data       any
 }
 
 // CSRF is the token forms carry; templates write {{template "csrf" $}}.
@@ -70,6 +72,9 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 		return
 	}
 	v := &view{Session: s, Title: title, Data: data, Path: r.URL.Path, Flash: c.takeFlash(w, r)}
+	if msg, ok := strings.CutPrefix(v.Flash, flashErrorMark); ok {
+		v.Flash, v.FlashError = msg, true
+	}
 	var buf bytes.Buffer
 	if err := p.t.Execute(&buf, v); err != nil {
 		c.Logger.Error("console: render", "page", name, "error", err)
@@ -92,6 +97,13 @@ const flashCookie = "heed_flash"
 func (c *Console) flash(w http.ResponseWriter, r *http.Request, msg string) {
 	c.setCookie(w, r, flashCookie, encodeFlash(msg), 60)
 }
+
+// flashError is flash for a failure: shown as an error.
+func (c *Console) flashError(w http.ResponseWriter, r *http.Request, msg string) {
+	c.setCookie(w, r, flashCookie, encodeFlash(flashErrorMark+msg), 60)
+}
+
+const flashErrorMark = "!"
 
 // redirectWith is the end of every successful form post: the browser
 // fetches the next page with GET, showing msg once.
@@ -175,6 +187,7 @@ var funcs = template.FuncMap{
 	"add":       func(a, b int) int { return a + b },
 	"deref":     func(p *int) int { return derefInt(p) },
 	"hasPrefix": strings.HasPrefix,
+	"list":      func(s ...string) []string { return s },
 }
 
 // when shows an instant: UTC in the markup (and on hover), turned into
