@@ -133,6 +133,17 @@ func Can(ctx context.Context, c db.Conn, u *auth.User, p Permission, sc Scope) (
 	return false, rows.Err()
 }
 
+// Allowed answers Can outside a transaction, for pages that decide which
+// actions to offer (the console's buttons). It is advice only: the action's
+// own method checks again in its transaction. Support users, read-only
+// everywhere, are never allowed.
+func (s *Service) Allowed(ctx context.Context, u *auth.User, p Permission, sc Scope) (bool, error) {
+	if requireWriter(u) != nil {
+		return false, nil
+	}
+	return Can(ctx, s.DB.Reader(), u, p, sc)
+}
+
 // errForbidden is DRF's message for a permission failure on a visible object.
 func errForbidden() error {
 	return errs.E(errs.Forbidden, "You do not have permission to perform this action.")
