@@ -99,9 +99,9 @@ func (c *Console) historyPage(w http.ResponseWriter, r *http.Request, s *session
 	d := historyData{historyHead: head, Fields: historyFields(), Field: q.Get("field")}
 	var f history.Filter
 	for _, b := range []struct {
-		name string
+		name  string
 		shown *string
-		dst  **time.Time
+		dst   **time.Time
 	}{{"created_after", &d.After, &f.After}, {"created_before", &d.Before, &f.Before}} {
 		v := strings.TrimSpace(q.Get(b.name))
 		if v == "" {

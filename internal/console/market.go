@@ -73,11 +73,11 @@ func (c *Console) customersPage(w http.ResponseWriter, r *http.Request, s *sessi
 }
 
 type customerData struct {
-	Customer                     *marketplace.Customer
-	Projects                     []*marketplace.Project
-	ProjectTotal                 int
-	Resources                    []*marketplace.Resource
-	ResourceTotal                int
+	Customer                    *marketplace.Customer
+	Projects                    []*marketplace.Project
+	ProjectTotal                int
+	Resources                   []*marketplace.Resource
+	ResourceTotal               int
 	ResourcesLink, ProjectsLink string
 }
 
