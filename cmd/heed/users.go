@@ -38,9 +38,6 @@ func user(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if err := parse(fs, args[2:], getenv); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q: the password is never an argument (it would stay in the shell history)", fs.Arg(0))}
-	}
 	log, err := c.logger(stderr)
 	if err != nil {
 		return err
