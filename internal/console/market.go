@@ -34,8 +34,8 @@ func (c *Console) marketRoutes() {
 	m.Handle("POST "+Prefix+"resources/{uuid}/terminate", c.page(c.terminateResource))
 }
 
-// hexID is a uuid as the console's URLs carry it.
-func hexID(u uuid.UUID) string { return strings.ReplaceAll(u.String(), "-", "") }
+// uuidHex is a uuid as the console's URLs carry it.
+func uuidHex(u uuid.UUID) string { return strings.ReplaceAll(u.String(), "-", "") }
 
 // queryUUID reads an optional uuid filter; a malformed one is bad input.
 func queryUUID(r *http.Request, name string) (*uuid.UUID, error) {
@@ -99,8 +99,8 @@ func (c *Console) customerPage(w http.ResponseWriter, r *http.Request, s *sessio
 		marketplace.ResourceFilter{Customer: &id}, firstPage); err != nil {
 		return err
 	}
-	d.ResourcesLink = Prefix + "resources/?customer=" + hexID(id)
-	d.ProjectsLink = Prefix + "projects/?customer=" + hexID(id)
+	d.ResourcesLink = Prefix + "resources/?customer=" + uuidHex(id)
+	d.ProjectsLink = Prefix + "projects/?customer=" + uuidHex(id)
 	c.render(w, r, http.StatusOK, "customer", s, cu.Name, d)
 	return nil
 }
@@ -246,7 +246,7 @@ func (c *Console) orderPage(w http.ResponseWriter, r *http.Request, s *session) 
 			d.Side = side
 		}
 	}
-	c.render(w, r, http.StatusOK, "order", s, "Order "+hexID(o.UUID)[:8], d)
+	c.render(w, r, http.StatusOK, "order", s, "Order "+uuidHex(o.UUID)[:8], d)
 	return nil
 }
 
@@ -276,7 +276,7 @@ func (c *Console) orderAction(approve bool) handler {
 		if err != nil {
 			return err
 		}
-		return c.redirectWith(w, r, Prefix+"orders/"+hexID(id)+"/", fmt.Sprintf("Order %s. It is now %s.", verb, o.State))
+		return c.redirectWith(w, r, Prefix+"orders/"+uuidHex(id)+"/", fmt.Sprintf("Order %s. It is now %s.", verb, o.State))
 	}
 }
 
@@ -390,7 +390,7 @@ func (c *Console) resourcePage(w http.ResponseWriter, r *http.Request, s *sessio
 	if err != nil {
 		return err
 	}
-	d := resourceData{Resource: res, Hex: hexID(res.UUID), History: s.User.SeesEverything() && c.History != nil,
+	d := resourceData{Resource: res, Hex: uuidHex(res.UUID), History: s.User.SeesEverything() && c.History != nil,
 		Options: entries(res.Options), Attributes: entries(res.Attributes)}
 	for k, v := range res.Limits {
 		d.Limits = append(d.Limits, kv{k, strconv.FormatInt(v, 10)})
@@ -448,8 +448,8 @@ func (c *Console) renewResource(w http.ResponseWriter, r *http.Request, s *sessi
 	if err != nil {
 		return err
 	}
-	return c.redirectWith(w, r, Prefix+"resources/"+hexID(id)+"/",
-		fmt.Sprintf("Renewal ordered (order %s, now %s). The end date moves when the order is done.", hexID(o.UUID)[:8], o.State))
+	return c.redirectWith(w, r, Prefix+"resources/"+uuidHex(id)+"/",
+		fmt.Sprintf("Renewal ordered (order %s, now %s). The end date moves when the order is done.", uuidHex(o.UUID)[:8], o.State))
 }
 
 func (c *Console) terminateResource(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -465,6 +465,6 @@ func (c *Console) terminateResource(w http.ResponseWriter, r *http.Request, s *s
 	if err != nil {
 		return err
 	}
-	return c.redirectWith(w, r, Prefix+"resources/"+hexID(id)+"/",
-		fmt.Sprintf("Termination ordered (order %s, now %s).", hexID(o.UUID)[:8], o.State))
+	return c.redirectWith(w, r, Prefix+"resources/"+uuidHex(id)+"/",
+		fmt.Sprintf("Termination ordered (order %s, now %s).", uuidHex(o.UUID)[:8], o.State))
 }
