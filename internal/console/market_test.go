@@ -76,21 +76,21 @@ func TestMarketplacePages(t *testing.T) {
 			if got := mkAll(mkCustomerRows, p.Body); !slices.Equal(got, []string{research}) {
 				t.Fatalf("alice's customers %v, want [%s]", got, research)
 			}
-			alice.get("/console/customers/" + research + "/").want(t, http.StatusOK).need(t, "Genomics", "Imaging", "hpc-sequencing")
-			alice.get("/console/customers/" + otherCustomer + "/").want(t, http.StatusNotFound)
+			alice.get("/console/customers/"+research+"/").want(t, http.StatusOK).need(t, "Genomics", "Imaging", "hpc-sequencing")
+			alice.get("/console/customers/"+otherCustomer+"/").want(t, http.StatusNotFound)
 			genomics := mkHex(mkResourceNamed(t, h, "hpc-sequencing")["project_uuid"].(string))
-			alice.get("/console/projects/" + genomics + "/").want(t, http.StatusOK).need(t, "Genomics", "hpc-sequencing", `<tr data-order=`)
-			alice.get("/console/projects/?customer=" + research).want(t, http.StatusOK).need(t, "Genomics", "Imaging")
+			alice.get("/console/projects/"+genomics+"/").want(t, http.StatusOK).need(t, "Genomics", "hpc-sequencing", `<tr data-order=`)
+			alice.get("/console/projects/?customer="+research).want(t, http.StatusOK).need(t, "Genomics", "Imaging")
 			alice.get("/console/projects/?name=imag").want(t, http.StatusOK).need(t, "Imaging").lack(t, "Genomics</a>")
-			alice.get("/console/resources/?project=" + genomics).want(t, http.StatusOK).need(t, "hpc-sequencing")
+			alice.get("/console/resources/?project="+genomics).want(t, http.StatusOK).need(t, "hpc-sequencing")
 			alice.get("/console/orders/").want(t, http.StatusOK).need(t, "gpu-training")
 			p = alice.get("/console/resources/").want(t, http.StatusOK).need(t, "hpc-sequencing").lack(t, "other-lab-vm")
 			if got := mkAll(mkResourceRows, p.Body); slices.Contains(got, otherResource) || len(got) < 5 {
 				t.Fatalf("alice's resources %v: want the demo's, not %s", got, otherResource)
 			}
-			alice.get("/console/resources/" + otherResource + "/").want(t, http.StatusNotFound)
+			alice.get("/console/resources/"+otherResource+"/").want(t, http.StatusNotFound)
 			// Dashed uuids work as well as hex.
-			admin.get("/console/resources/" + mkResourceNamed(t, h, "other-lab-vm")["uuid"].(string) + "/").want(t, http.StatusOK).need(t, "other-lab-vm")
+			admin.get("/console/resources/"+mkResourceNamed(t, h, "other-lab-vm")["uuid"].(string)+"/").want(t, http.StatusOK).need(t, "other-lab-vm")
 			// Staff and support see everything.
 			for _, u := range []*mkUser{admin, support} {
 				u.get("/console/customers/").want(t, http.StatusOK).need(t, "Alice Research", "Other Lab", "Cloud Provider")
@@ -117,11 +117,11 @@ func TestMarketplacePages(t *testing.T) {
 				t.Fatalf("alice's pending orders %v, want %v", got, pending)
 			}
 			// carol may not approve: no button, and the post is refused.
-			carol.get("/console/orders/" + first + "/").want(t, http.StatusOK).need(t, "pending-consumer").lack(t, `id="approve"`, `id="reject"`)
+			carol.get("/console/orders/"+first+"/").want(t, http.StatusOK).need(t, "pending-consumer").lack(t, `id="approve"`, `id="reject"`)
 			carol.submit(approve, nil).want(t, http.StatusForbidden)
 			carol.submit("/console/orders/"+first+"/reject", nil).want(t, http.StatusForbidden)
 			// support reads everything and changes nothing.
-			support.get("/console/orders/" + first + "/").want(t, http.StatusOK).lack(t, `id="approve"`)
+			support.get("/console/orders/"+first+"/").want(t, http.StatusOK).lack(t, `id="approve"`)
 			support.submit(approve, nil).want(t, http.StatusForbidden)
 			// A post without the form's token is refused before anything runs.
 			bob.post(approve, url.Values{}).want(t, http.StatusForbidden)
@@ -133,7 +133,7 @@ func TestMarketplacePages(t *testing.T) {
 			bob.submit("/console/orders/00000000000000000000000000000000/approve", nil).want(t, http.StatusNotFound)
 
 			// bob manages Genomics: he sees the buttons and approves.
-			bob.get("/console/orders/" + first + "/").want(t, http.StatusOK).need(t, `id="approve"`, `id="reject"`, `name="csrf"`)
+			bob.get("/console/orders/"+first+"/").want(t, http.StatusOK).need(t, `id="approve"`, `id="reject"`, `name="csrf"`)
 			p = bob.submit(approve, nil).want(t, http.StatusSeeOther)
 			if p.Location != "/console/orders/"+first+"/" {
 				t.Fatalf("approve redirects to %q", p.Location)
