@@ -108,7 +108,7 @@ func TestHistoryPages(t *testing.T) {
 			}
 
 			// Filters: by field, by time, and refusals of bad values.
-			p = admin.get(base + "?field=name").want(t, http.StatusOK).Body
+			p = admin.get(base+"?field=name").want(t, http.StatusOK).Body
 			named := mkAll(mkVersionRows, p)
 			if len(named) < 2 || len(named) >= len(versions) {
 				t.Fatalf("versions changing name: %v", named)
@@ -119,13 +119,13 @@ func TestHistoryPages(t *testing.T) {
 				}
 			}
 			after := strings.TrimSuffix(renamed["revision_date"].(string), "Z")
-			p = admin.get(base + "?created_after=" + url.QueryEscape(after)).want(t, http.StatusOK).Body
+			p = admin.get(base+"?created_after="+url.QueryEscape(after)).want(t, http.StatusOK).Body
 			if got := mkAll(mkVersionRows, p); slices.Contains(got, mkVersionID(renamed)) || !slices.Contains(got, mkVersionID(newest)) {
 				t.Fatalf("created_after %s (strict) lists %v", after, got)
 			}
-			admin.get(base + "?created_before=2000-01-01T00:00").want(t, http.StatusOK).need(t, "No version matches")
-			admin.get(base + "?created_after=yesterday").want(t, http.StatusBadRequest).need(t, "created_after")
-			admin.get(base + "?field=owner").want(t, http.StatusBadRequest).need(t, "Tracked fields")
+			admin.get(base+"?created_before=2000-01-01T00:00").want(t, http.StatusOK).need(t, "No version matches")
+			admin.get(base+"?created_after=yesterday").want(t, http.StatusBadRequest).need(t, "created_after")
+			admin.get(base+"?field=owner").want(t, http.StatusBadRequest).need(t, "Tracked fields")
 			admin.get("/console/resources/00000000000000000000000000000000/history/").want(t, http.StatusNotFound)
 		})
 
@@ -136,7 +136,7 @@ func TestHistoryPages(t *testing.T) {
 			}
 			// Without a zone (the picker without JavaScript) the instant is UTC.
 			local := strings.TrimSuffix(renamed["revision_date"].(string), "Z")
-			admin.get(base + "at?local=" + url.QueryEscape(local)).want(t, http.StatusOK).need(t, `data-version="`+mkVersionID(renamed)+`"`)
+			admin.get(base+"at?local="+url.QueryEscape(local)).want(t, http.StatusOK).need(t, `data-version="`+mkVersionID(renamed)+`"`)
 			admin.get(base+"at?timestamp=1999-01-01T00:00:00Z").want(t, http.StatusOK).need(t, `id="no-version"`)
 			admin.get(base+"at").want(t, http.StatusOK).need(t, "Choose an instant")
 			admin.get(base+"at?timestamp=soon").want(t, http.StatusBadRequest)
@@ -157,13 +157,13 @@ func TestHistoryPages(t *testing.T) {
 				o, _ := d["options"].(map[string]any)
 				return o["priority"] == "high"
 			})
-			p = admin.get(base + "compare?a=" + mkVersionID(a) + "&b=" + mkVersionID(b)).want(t, http.StatusOK)
+			p = admin.get(base+"compare?a="+mkVersionID(a)+"&b="+mkVersionID(b)).want(t, http.StatusOK)
 			changed := mkAll(mkChangedRows, p.Body)
 			if !slices.Contains(changed, "options.notify") || !slices.Contains(changed, "options.priority") || slices.Contains(changed, "options") {
 				t.Fatalf("options compared key by key: changed %v", changed)
 			}
 			p.need(t, "(absent)", "bob@example.com", "alice@example.com")
-			admin.get(base + "compare?a=" + mkVersionID(a) + "&b=" + mkVersionID(a)).want(t, http.StatusOK).need(t, "The two versions are the same")
+			admin.get(base+"compare?a="+mkVersionID(a)+"&b="+mkVersionID(a)).want(t, http.StatusOK).need(t, "The two versions are the same")
 			admin.get(base+"compare?a="+mkVersionID(a)).want(t, http.StatusBadRequest)
 			admin.get(base+"compare?a=x&b=1").want(t, http.StatusNotFound)
 			// A version of another resource is not this one's.
