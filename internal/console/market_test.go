@@ -11,8 +11,6 @@ import (
 	"github.com/heed-dev/heed/internal/apptest"
 )
 
-const mkCarolToken = "demo-carol-token"
-
 var (
 	mkOrderRows    = regexp.MustCompile(`<tr data-order="([0-9a-f]{32})"`)
 	mkResourceRows = regexp.MustCompile(`<tr data-resource="([0-9a-f]{32})"`)
@@ -172,13 +170,12 @@ func TestMarketplacePages(t *testing.T) {
 			}
 
 			// alice may: renew and terminate forms, terminate asks first.
-			p := alice.get(page).want(t, http.StatusOK).need(t, `id="renew-form"`, `id="terminate-form"`, `data-confirm=`, seq["end_date"].(string)).
+			alice.get(page).want(t, http.StatusOK).need(t, `id="renew-form"`, `id="terminate-form"`, `data-confirm=`, seq["end_date"].(string)).
 				lack(t, `id="history-link"`)
-			_ = p
 			alice.submit(page+"renew", url.Values{"extension_months": {"abc"}}).want(t, http.StatusBadRequest).need(t, "extension_months")
 			alice.submit(page+"renew", url.Values{"extension_months": {"0"}}).want(t, http.StatusBadRequest)
 			alice.submit(page+"renew", url.Values{}).want(t, http.StatusBadRequest)
-			p = alice.submit(page+"renew", url.Values{"extension_months": {"3"}, "request_comment": {"one more quarter"}}).want(t, http.StatusSeeOther)
+			p := alice.submit(page+"renew", url.Values{"extension_months": {"3"}, "request_comment": {"one more quarter"}}).want(t, http.StatusSeeOther)
 			if p.Location != page {
 				t.Fatalf("renew redirects to %q", p.Location)
 			}
