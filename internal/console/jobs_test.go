@@ -82,3 +82,19 @@ func TestJobsDashboard(t *testing.T) {
 		}
 	})
 }
+
+// TestJobsDashboardNoWork: a replica that works no jobs serves the
+// dashboard too (on PostgreSQL through the insert-only client).
+func TestJobsDashboardNoWork(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, apptest.Options{NoWork: true}, func(t *testing.T, h *apptest.Harness) {
+		staff := usSignIn(t, h, "admin")
+		staff.want("/console/jobs/", http.StatusOK)
+		var states map[string]any
+		body := staff.want("/console/jobs/api/states", http.StatusOK).Body
+		if err := json.Unmarshal([]byte(body), &states); err != nil || states["available"] == nil {
+			t.Fatalf("states: %v: %s", err, body)
+		}
+		staff.want("/console/jobs/api/jobs?state=available", http.StatusOK)
+	})
+}
