@@ -265,7 +265,7 @@ func (c *Console) actionRun(w http.ResponseWriter, r *http.Request, s *session) 
 	out, err := c.Actions.Execute(ctx, s.User, id, label, nil)
 	var failed *useractions.ExecutionError
 	if errors.As(err, &failed) {
-		msg := failed.Error()
+		var msg string
 		if e, ok := errs.As(failed.Err); ok && e.Kind != errs.Internal {
 			msg = e.Error()
 		} else {

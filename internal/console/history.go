@@ -54,7 +54,7 @@ func (c *Console) historyTarget(r *http.Request, s *session) (historyHead, error
 	if err != nil {
 		return historyHead{}, err
 	}
-	h := historyHead{ID: id, Hex: uuidHex(id), Staff: s.User.IsStaff}
+	h := historyHead{ID: id, Hex: hexUUID(id), Staff: s.User.IsStaff}
 	res, err := c.Market.GetResource(r.Context(), s.User, marketplace.ConsumerView, id)
 	switch {
 	case err == nil:

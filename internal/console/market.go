@@ -34,9 +34,6 @@ func (c *Console) marketRoutes() {
 	m.Handle("POST "+Prefix+"resources/{uuid}/terminate", c.page(c.terminateResource))
 }
 
-// uuidHex is a uuid as the console's URLs carry it.
-func uuidHex(u uuid.UUID) string { return strings.ReplaceAll(u.String(), "-", "") }
-
 // queryUUID reads an optional uuid filter; a malformed one is bad input.
 func queryUUID(r *http.Request, name string) (*uuid.UUID, error) {
 	v := strings.TrimSpace(r.URL.Query().Get(name))
@@ -99,8 +96,8 @@ func (c *Console) customerPage(w http.ResponseWriter, r *http.Request, s *sessio
 		marketplace.ResourceFilter{Customer: &id}, firstPage); err != nil {
 		return err
 	}
-	d.ResourcesLink = Prefix + "resources/?customer=" + uuidHex(id)
-	d.ProjectsLink = Prefix + "projects/?customer=" + uuidHex(id)
+	d.ResourcesLink = Prefix + "resources/?customer=" + hexUUID(id)
+	d.ProjectsLink = Prefix + "projects/?customer=" + hexUUID(id)
 	c.render(w, r, http.StatusOK, "customer", s, cu.Name, d)
 	return nil
 }
@@ -246,7 +243,7 @@ func (c *Console) orderPage(w http.ResponseWriter, r *http.Request, s *session) 
 			d.Side = side
 		}
 	}
-	c.render(w, r, http.StatusOK, "order", s, "Order "+uuidHex(o.UUID)[:8], d)
+	c.render(w, r, http.StatusOK, "order", s, "Order "+hexUUID(o.UUID)[:8], d)
 	return nil
 }
 
@@ -276,7 +273,7 @@ func (c *Console) orderAction(approve bool) handler {
 		if err != nil {
 			return err
 		}
-		return c.redirectWith(w, r, Prefix+"orders/"+uuidHex(id)+"/", fmt.Sprintf("Order %s. It is now %s.", verb, o.State))
+		return c.redirectWith(w, r, Prefix+"orders/"+hexUUID(id)+"/", fmt.Sprintf("Order %s. It is now %s.", verb, o.State))
 	}
 }
 
@@ -390,7 +387,7 @@ func (c *Console) resourcePage(w http.ResponseWriter, r *http.Request, s *sessio
 	if err != nil {
 		return err
 	}
-	d := resourceData{Resource: res, Hex: uuidHex(res.UUID), History: s.User.SeesEverything() && c.History != nil,
+	d := resourceData{Resource: res, Hex: hexUUID(res.UUID), History: s.User.SeesEverything() && c.History != nil,
 		Options: entries(res.Options), Attributes: entries(res.Attributes)}
 	for k, v := range res.Limits {
 		d.Limits = append(d.Limits, kv{k, strconv.FormatInt(v, 10)})
@@ -448,8 +445,8 @@ func (c *Console) renewResource(w http.ResponseWriter, r *http.Request, s *sessi
 	if err != nil {
 		return err
 	}
-	return c.redirectWith(w, r, Prefix+"resources/"+uuidHex(id)+"/",
-		fmt.Sprintf("Renewal ordered (order %s, now %s). The end date moves when the order is done.", uuidHex(o.UUID)[:8], o.State))
+	return c.redirectWith(w, r, Prefix+"resources/"+hexUUID(id)+"/",
+		fmt.Sprintf("Renewal ordered (order %s, now %s). The end date moves when the order is done.", hexUUID(o.UUID)[:8], o.State))
 }
 
 func (c *Console) terminateResource(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -465,6 +462,6 @@ func (c *Console) terminateResource(w http.ResponseWriter, r *http.Request, s *s
 	if err != nil {
 		return err
 	}
-	return c.redirectWith(w, r, Prefix+"resources/"+uuidHex(id)+"/",
-		fmt.Sprintf("Termination ordered (order %s, now %s).", uuidHex(o.UUID)[:8], o.State))
+	return c.redirectWith(w, r, Prefix+"resources/"+hexUUID(id)+"/",
+		fmt.Sprintf("Termination ordered (order %s, now %s).", hexUUID(o.UUID)[:8], o.State))
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -221,9 +220,3 @@ func randomToken() string {
 }
 
 var errNotFound = errs.NotFoundf("Not found.")
-
-// isKind reports whether err is a domain error of kind k.
-func isKind(err error, k errs.Kind) bool {
-	var e *errs.Error
-	return errors.As(err, &e) && e.Kind == k
-}
