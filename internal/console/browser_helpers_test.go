@@ -186,36 +186,45 @@ func (tab *brTab) record(ev any) {
 // with the network cut off. Error statuses the test asked for are fine.
 func (tab *brTab) brOffline() {
 	tab.t.Helper()
+	for _, c := range tab.brComplaints() {
+		tab.t.Error(c)
+	}
 	tab.mu.Lock()
 	defer tab.mu.Unlock()
+	tab.t.Logf("%d requests, none outside 127.0.0.1 allowed", len(tab.requests))
+}
+
+// brComplaints is what brOffline fails the test for.
+func (tab *brTab) brComplaints() []string {
+	tab.mu.Lock()
+	defer tab.mu.Unlock()
+	var out []string
 	if len(tab.requests) == 0 {
-		tab.t.Errorf("the tab recorded no requests at all: the network listener saw nothing")
+		out = append(out, "the tab recorded no requests at all: the network listener saw nothing")
 	}
-	hosts := map[string]int{}
 	for _, raw := range tab.requests {
 		if strings.HasPrefix(raw, "data:") || strings.HasPrefix(raw, "blob:") || raw == "about:blank" {
 			continue
 		}
 		u, err := url.Parse(raw)
 		if err != nil {
-			tab.t.Errorf("request to an unparsable URL %q", raw)
+			out = append(out, fmt.Sprintf("request to an unparsable URL %q", raw))
 			continue
 		}
-		hosts[u.Hostname()]++
 		if h := u.Hostname(); h != "127.0.0.1" && h != "localhost" && h != "::1" {
-			tab.t.Errorf("a request left 127.0.0.1: %s", raw)
+			out = append(out, "a request left 127.0.0.1: "+raw)
 		}
 	}
 	for _, p := range tab.problems {
 		if u, ok := strings.CutPrefix(p, "status "); ok {
 			if !tab.expected[u] {
-				tab.t.Errorf("unexpected error status for %s", u)
+				out = append(out, "unexpected error status for "+u)
 			}
 			continue
 		}
-		tab.t.Errorf("browser problem: %s", p)
+		out = append(out, "browser problem: "+p)
 	}
-	tab.t.Logf("%d requests, by host: %v", len(tab.requests), hosts)
+	return out
 }
 
 // brExpectError says the test means to get an error status from path.
@@ -344,7 +353,14 @@ func (tab *brTab) brShot(name string) {
 		if err == nil {
 			png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		}
+		var wide []string
+		if err == nil {
+			wide, err = chromedp.Run(ctx, chromedp.Evaluate[[]string](brOverflowJS))
+		}
 		cancel()
+		if len(wide) > 0 {
+			tab.t.Logf("LAYOUT %s at %s width (%dpx): wider than the window: %s", name, v.label, v.size[0], strings.Join(wide, "; "))
+		}
 		if err != nil {
 			tab.t.Fatalf("screenshot %s %s: %v", name, v.label, err)
 		}
@@ -359,6 +375,25 @@ func (tab *brTab) brShot(name string) {
 		tab.t.Fatalf("reset viewport: %v", err)
 	}
 }
+
+// brOverflowJS lists what makes the page scroll sideways: the document
+// and the outermost elements that reach past the window's right edge.
+const brOverflowJS = `(() => {
+	const w = document.documentElement.clientWidth, out = [];
+	if (document.documentElement.scrollWidth <= w) return out;
+	out.push("document " + document.documentElement.scrollWidth + "px");
+	for (const el of document.body.querySelectorAll("*")) {
+		const r = el.getBoundingClientRect();
+		if (r.right > w + 1 && !(el.parentElement && el.parentElement.getBoundingClientRect().right > w + 1)) {
+			let d = el.tagName.toLowerCase();
+			if (el.id) d += "#" + el.id;
+			if (el.classList.length) d += "." + Array.from(el.classList).join(".");
+			out.push(d + " to " + Math.round(r.right) + "px");
+			if (out.length > 5) break;
+		}
+	}
+	return out;
+})()`
 
 // brSignIn signs in through the form and checks where it lands.
 func (tab *brTab) brSignIn(username, password string) {
