@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
@@ -179,6 +180,9 @@ func prefixed(p, cols string) string {
 type UserFilter struct {
 	Username string
 	Email    string
+	// Query matches users whose username, full name or email contains it,
+	// ignoring case (the console's search box).
+	Query    string
 	IsActive *bool
 	Ordering string
 }
@@ -192,6 +196,9 @@ var userOrdering = map[string]string{
 	"is_staff":   "is_staff",
 	"is_support": "is_support",
 }
+
+// likeEscaper makes a search text match literally inside LIKE '%…%'.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
 // ListUsers returns the users viewer may see (staff and support: all;
 // others: themselves), filtered and paged, with the total count.
@@ -210,6 +217,14 @@ func (s *Service) ListUsers(ctx context.Context, viewer *User, f UserFilter, pag
 	if f.Email != "" {
 		where = append(where, "LOWER(email) = LOWER(?)")
 		args = append(args, f.Email)
+	}
+	if f.Query != "" {
+		if !utf8.ValidString(f.Query) || strings.ContainsRune(f.Query, 0) {
+			return nil, 0, errs.Field("q", "Search text must be valid UTF-8 without NUL characters.")
+		}
+		like := "%" + likeEscaper.Replace(strings.ToLower(f.Query)) + "%"
+		where = append(where, `(LOWER(username) LIKE ? ESCAPE '\' OR LOWER(full_name) LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\')`)
+		args = append(args, like, like, like)
 	}
 	if f.IsActive != nil {
 		where = append(where, "is_active = ?")

@@ -62,21 +62,14 @@ type usersData struct {
 	Pager     pager
 }
 
-// userList lists users. auth.UserFilter matches a username or an email
-// exactly (case-insensitively for email), so ?q= is an email when it holds
-// an @ and a username otherwise.
+// userList lists users; ?q= finds any part of a username, name or email.
 func (c *Console) userList(w http.ResponseWriter, r *http.Request, s *session) error {
 	if err := usersVisible(s); err != nil {
 		return err
 	}
 	q := r.URL.Query()
 	d := usersData{Q: strings.TrimSpace(q.Get("q")), Active: q.Get("active")}
-	var f auth.UserFilter
-	if strings.Contains(d.Q, "@") {
-		f.Email = d.Q
-	} else {
-		f.Username = d.Q
-	}
+	f := auth.UserFilter{Query: d.Q}
 	switch d.Active {
 	case "yes", "no":
 		b := d.Active == "yes"

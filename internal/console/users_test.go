@@ -54,6 +54,20 @@ func TestUsersPermissions(t *testing.T) {
 		if n := strings.Count(found, "data-user="); n != 1 || !strings.Contains(found, `data-user="carol"`) {
 			t.Errorf("search carol: %d rows: %s", n, usText(found))
 		}
+		// Any part of a username, name or email, any case; LIKE's
+		// wildcards match themselves.
+		for q, want := range map[string][]string{"ARO": {"carol"}, "Bob Man": {"bob"}, "@example.com": {"admin", "alice", "bob", "carol", "support"}, "%": nil, "_": nil} {
+			body := staff.want("/console/users/?q="+url.QueryEscape(q), http.StatusOK).Body
+			if n := strings.Count(body, "data-user="); n != len(want) {
+				t.Errorf("search %q: %d rows, want %v", q, n, want)
+			}
+			for _, u := range want {
+				if !strings.Contains(body, `data-user="`+u+`"`) {
+					t.Errorf("search %q does not find %s", q, u)
+				}
+			}
+		}
+		staff.want("/console/users/?q=%00", http.StatusBadRequest)
 		if none := usText(staff.want("/console/users/?q=nobody", http.StatusOK).Body); !strings.Contains(none, "No user matches") {
 			t.Errorf("search nobody: %s", none)
 		}
