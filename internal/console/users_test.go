@@ -155,7 +155,7 @@ func TestUsersActionLock(t *testing.T) {
 		if text := usText(p.Body); !strings.Contains(text, "Lock cancelled on carol") || strings.Contains(text, "sign-in prevented") {
 			t.Fatalf("after cancel: %s", text)
 		}
-		if !strings.Contains(p.Body, "badge state-cancelled") {
+		if !strings.Contains(p.Body, "badge instance-cancelled") {
 			t.Errorf("the cancelled lock is not among past actions: %s", usText(p.Body))
 		}
 		usSignIn(t, h, "carol")
@@ -201,7 +201,7 @@ func TestUsersInstantAction(t *testing.T) {
 		}
 		p := staff.submitOK(page+"actions", url.Values{"action": {warn}, "reason": {reason[1]}, "amount": {"3"}, "unit": {"days"}, "comment": {"first warning"}}, page)
 		text := usText(p.Body)
-		if !strings.Contains(text, "Warn taken on alice (soft).") || !strings.Contains(p.Body, "badge state-done") || !strings.Contains(text, "Spam") {
+		if !strings.Contains(text, "Warn taken on alice (soft).") || !strings.Contains(p.Body, "badge instance-done") || !strings.Contains(text, "Spam") {
 			t.Fatalf("after warning alice: %s", text)
 		}
 		// Email is refused for an action that does not allow it: the form
