@@ -47,7 +47,8 @@ func (r *Runner) Dashboard() http.Handler {
 		r.log.Error("job dashboard unavailable", "error", err)
 		return nil
 	}
-	return &dashboard{ui: h, log: r.log}
+	r.dash = &dashboard{ui: h, log: r.log}
+	return r.dash
 }
 
 // dashboard starts riverui's background services on the first request
@@ -59,9 +60,22 @@ type dashboard struct {
 	ui  *riverui.Handler
 	log *slog.Logger
 
-	mu   sync.Mutex
-	stop context.CancelFunc
-	last time.Time
+	mu     sync.Mutex
+	stop   context.CancelFunc
+	last   time.Time
+	closed bool
+}
+
+// close stops the background services for good (the runner is stopping);
+// requests still get answers, with counts as of the last refresh.
+func (d *dashboard) close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	if d.stop != nil {
+		d.stop()
+		d.stop = nil
+	}
 }
 
 func (d *dashboard) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -73,7 +87,7 @@ func (d *dashboard) touch() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.last = time.Now()
-	if d.stop != nil {
+	if d.stop != nil || d.closed {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())

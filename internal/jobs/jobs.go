@@ -184,6 +184,8 @@ type Runner struct {
 	// longest is the longest declared job timeout; rescueAfter is River's
 	// RescueStuckJobsAfter derived from it.
 	longest, rescueAfter, stopTimeout time.Duration
+	// dash is the job dashboard, once Dashboard built it.
+	dash *dashboard
 }
 
 var periodicIDPattern = regexp.MustCompile(`\A[\w][\w\-\[\]<>\/.·:+]+\z`)
@@ -468,6 +470,10 @@ func (r *Runner) rescueOrphans(ctx context.Context) error {
 // open: pulling the pools from under a job would fail it halfway instead
 // of leaving it to the rescue.
 func (r *Runner) Stop(ctx context.Context) error {
+	if d := r.dash; d != nil {
+		// Before the pools close under its background queries.
+		d.close()
+	}
 	if !r.work || r.cancel == nil {
 		return nil
 	}
