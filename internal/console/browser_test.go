@@ -162,11 +162,18 @@ func brAliceFlow(t *testing.T, b *brBrowser) {
 // revert to one.
 func brStaffFlow(t *testing.T, b *brBrowser) {
 	h := b.h
-	// A resource that may still change: terminated ones may not.
+	// A resource that may still change (terminated ones may not) and that
+	// none of alice's actions is about: the other flows work on those.
+	busy := map[string]bool{}
+	for _, a := range brActions(t, h, apptest.Alice, "&include_silenced=true") {
+		if r, ok := a["resource_uuid"].(string); ok {
+			busy[brHex(r)] = true
+		}
+	}
 	list := h.Do(http.MethodGet, "/api/marketplace-resources/?page_size=50", apptest.Staff, nil).Want(t, http.StatusOK).List(t)
-	i := slices.IndexFunc(list, func(r map[string]any) bool { return r["state"] == "OK" })
+	i := slices.IndexFunc(list, func(r map[string]any) bool { return r["state"] == "OK" && !busy[brHex(r["uuid"].(string))] })
 	if i < 0 {
-		t.Fatalf("no resource in state OK in the demo data")
+		t.Fatalf("no resource in state OK that none of alice's actions is about in the demo data")
 	}
 	res := brHex(list[i]["uuid"].(string))
 	origName, _ := list[i]["name"].(string)
