@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -236,7 +237,11 @@ func brStaffFlow(t *testing.T, b *brBrowser) {
 		t.Fatalf("compare: status %d, h1 %q", st, tab.brText("h1"))
 	}
 	tab.brAt(history + "compare")
-	q, _ := url.ParseQuery(tab.brPath()[strings.Index(tab.brPath(), "?")+1:])
+	cmp, err := url.Parse(tab.brPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := cmp.Query()
 	if q.Get("a") != older || q.Get("b") != newer {
 		t.Errorf("compare query a=%s b=%s, want a=%s b=%s", q.Get("a"), q.Get("b"), older, newer)
 	}
@@ -310,6 +315,18 @@ func brRefusedFlow(t *testing.T, b *brBrowser) {
 		t.Errorf("alice on %s: h1 %q, want \"Not found\"", history, h1)
 	}
 	tab.brShot("history-404")
+	// So are the pages under it.
+	hist := h.Do(http.MethodGet, "/api/marketplace-resources/"+brHex(mine[0]["uuid"].(string))+"/history/", apptest.Staff, nil).Want(t, http.StatusOK).List(t)
+	if len(hist) == 0 {
+		t.Fatalf("alice's resource has no history")
+	}
+	id := fmt.Sprint(hist[0]["id"])
+	for _, p := range []string{history + "compare?a=" + id + "&b=" + id, history + id + "/revert"} {
+		tab.brExpectError(p)
+		if st := tab.brGo(p); st != http.StatusNotFound {
+			t.Errorf("alice on %s: status %d, want 404", p, st)
+		}
+	}
 	if st := tab.brGo(strings.TrimSuffix(history, "history/")); st != 200 {
 		t.Errorf("alice on her resource: status %d", st)
 	} else if n := tab.brCount("a#history-link"); n != 0 {
