@@ -252,7 +252,7 @@ func TestUnknownPathsAndMethods(t *testing.T) {
 			{http.MethodGet, "/api/schema/extra/"},
 			{http.MethodGet, "/api/no-such-thing/"},
 			{http.MethodGet, "/api/"},
-			{http.MethodGet, "/"},
+			{http.MethodGet, "/nothing-here"},
 			{http.MethodGet, "/healthz/extra"},
 		}
 		for _, c := range notFound {
@@ -284,6 +284,19 @@ func TestUnknownPathsAndMethods(t *testing.T) {
 				wantUnchanged(t, h, before)
 			})
 		}
+
+		// The root is the console's door.
+		t.Run("root redirects to the console", func(t *testing.T) {
+			c := *h.Client
+			c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			req, err := http.NewRequest(http.MethodGet, h.URL+"/", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := send(t, &c, req); r.Status != http.StatusFound || r.Header.Get("Location") != "/console/" {
+				t.Fatalf("GET /: %d to %q, want 302 to /console/", r.Status, r.Header.Get("Location"))
+			}
+		})
 
 		// A Waldur path without its trailing slash is redirected to it with
 		// the method kept (307), never served under two names.
