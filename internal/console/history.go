@@ -460,7 +460,7 @@ func showValue(v any) string {
 		return "—"
 	case string:
 		if x == "" {
-			return `""`
+			return "(empty)"
 		}
 		return x
 	}
