@@ -21,6 +21,9 @@ import (
 // Prefix is where the console is mounted.
 const Prefix = "/console/"
 
+// maxFormBytes bounds a posted form (and riverui's JSON posts).
+const maxFormBytes = 1 << 20
+
 //go:embed templates/*.html
 var templateFS embed.FS
 
@@ -85,6 +88,10 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// Forms are small; the API's bound holds here too.
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	}
 	c.mux.ServeHTTP(w, r)
 }
 

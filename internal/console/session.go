@@ -131,8 +131,10 @@ func validCSRF(r *http.Request, want string) bool {
 // crossOriginOK refuses requests a browser marks as cross-site; the CSRF
 // token is the second, independent check.
 func (c *Console) crossOriginOK(r *http.Request) bool {
-	return http.NewCrossOriginProtection().Check(r) == nil
+	return sameOrigin.Check(r) == nil
 }
+
+var sameOrigin = http.NewCrossOriginProtection()
 
 // safeNext keeps post-sign-in redirects inside the console.
 func safeNext(next string) string {
