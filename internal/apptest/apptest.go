@@ -41,6 +41,10 @@ type Options struct {
 	// Logs, when set, receives the app's log output (default: discarded
 	// unless HEED_TEST_LOG=1).
 	Logs io.Writer
+	// Configure, when set, adjusts the app's configuration before it
+	// starts, for what the options above do not cover (such as webhooks
+	// to private addresses).
+	Configure func(*app.Config)
 }
 
 // Harness is a running heed with a client for it.
@@ -73,10 +77,14 @@ func Start(t testing.TB, url string, opts Options) *Harness {
 	if !opts.NoDemo && opts.Clock == nil {
 		seedDemo(t, url)
 	}
-	a, err := app.New(ctx, app.Config{
+	cfg := app.Config{
 		DatabaseURL: url, Demo: !opts.NoDemo, Work: !opts.NoWork, Migrate: true, Schedules: opts.Schedules,
 		Logger: log, Clock: opts.Clock, DB: db.Config{PostgresMaxConns: 10},
-	})
+	}
+	if opts.Configure != nil {
+		opts.Configure(&cfg)
+	}
+	a, err := app.New(ctx, cfg)
 	if err != nil {
 		t.Fatalf("start heed: %v", err)
 	}

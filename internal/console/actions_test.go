@@ -26,11 +26,7 @@ func acRows(body string) []string {
 // acAPIActions are the uuids the API lists for token, in its order.
 func acAPIActions(t *testing.T, h *apptest.Harness, token, query string) []string {
 	t.Helper()
-	var out []string
-	for _, a := range h.Do(http.MethodGet, "/api/user-actions/?page_size=100"+query, token, nil).Want(t, http.StatusOK).List(t) {
-		out = append(out, strings.ReplaceAll(a["uuid"].(string), "-", ""))
-	}
-	return out
+	return hexIDs(apiList(t, h, token, "/api/user-actions/?page_size=100"+query))
 }
 
 // acRowWith finds the first listed action offering the corrective action label.
@@ -48,7 +44,7 @@ func TestMyActions(t *testing.T) {
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, h *apptest.Harness) {
 		t.Run("ranked as the API ranks", func(t *testing.T) {
 			for _, who := range []struct{ user, token string }{{"alice", apptest.Alice}, {"bob", apptest.Bob}} {
-				b := acSignedIn(t, h, who.user)
+				b := signIn(t, h, who.user, followRedirects)
 				got, want := acRows(b.get("/console/actions/").Body), acAPIActions(t, h, who.token, "")
 				if len(want) == 0 {
 					t.Fatalf("%s has no actions in the demo data: nothing to compare", who.user)
@@ -63,12 +59,11 @@ func TestMyActions(t *testing.T) {
 			}
 		})
 		t.Run("someone else's action is not found", func(t *testing.T) {
-			alice := acSignedIn(t, h, "alice")
+			alice := signIn(t, h, "alice", followRedirects)
 			id := acRows(alice.get("/console/actions/").Body)[0]
-			carol := acSignedIn(t, h, "carol")
-			token := carol.csrf("/console/actions/")
+			carol := signIn(t, h, "carol", followRedirects)
 			for _, path := range []string{"/silence", "/unsilence", "/run"} {
-				p := carol.post("/console/actions/"+id+path, url.Values{"csrf": {token}, "days": {"7"}, "label": {"Approve Order"}, "confirmed": {"1"}})
+				p := carol.submit("/console/actions/"+id+path, url.Values{"days": {"7"}, "label": {"Approve Order"}, "confirmed": {"1"}})
 				if p.Status != http.StatusNotFound {
 					t.Errorf("carol POST %s on alice's action: status %d, want 404", path, p.Status)
 				}
@@ -78,10 +73,9 @@ func TestMyActions(t *testing.T) {
 			}
 		})
 		t.Run("silence hides, unsilence shows", func(t *testing.T) {
-			b := acSignedIn(t, h, "bob")
+			b := signIn(t, h, "bob", followRedirects)
 			before := acRows(b.get("/console/actions/").Body)
 			id := before[len(before)-1]
-			token := b.csrf("/console/actions/")
 			// Without the form token nothing happens.
 			if p := b.post("/console/actions/"+id+"/silence", url.Values{"days": {"7"}}); p.Status != http.StatusForbidden {
 				t.Fatalf("silence without csrf: status %d, want 403", p.Status)
@@ -89,7 +83,7 @@ func TestMyActions(t *testing.T) {
 			if got := acRows(b.get("/console/actions/").Body); len(got) != len(before) {
 				t.Fatalf("refused silence changed the list: %v → %v", before, got)
 			}
-			p := b.post("/console/actions/"+id+"/silence", url.Values{"csrf": {token}, "days": {"7"}})
+			p := b.submit("/console/actions/"+id+"/silence", url.Values{"days": {"7"}})
 			if p.Status != http.StatusOK || !strings.Contains(p.Body, "Silenced for 7 days.") {
 				t.Fatalf("silence: status %d at %s, no flash", p.Status, p.URL)
 			}
@@ -103,23 +97,22 @@ func TestMyActions(t *testing.T) {
 			if !strings.Contains(all, `data-action="`+id+`" class="silenced"`) {
 				t.Fatal("include silenced does not show it as silenced")
 			}
-			p = b.post("/console/actions/"+id+"/unsilence", url.Values{"csrf": {token}, "include_silenced": {"1"}})
+			p = b.submit("/console/actions/"+id+"/unsilence", url.Values{"include_silenced": {"1"}})
 			if p.URL.RawQuery != "include_silenced=1" || strings.Contains(p.Body, `data-action="`+id+`" class="silenced"`) {
 				t.Fatalf("unsilence ended at %s, still silenced", p.URL)
 			}
-			if p := b.post("/console/actions/"+id+"/silence", url.Values{"csrf": {token}, "days": {"3650"}}); p.Status != http.StatusBadRequest {
+			if p := b.submit("/console/actions/"+id+"/silence", url.Values{"days": {"3650"}}); p.Status != http.StatusBadRequest {
 				t.Fatalf("ten years of silence: status %d, want 400", p.Status)
 			}
 		})
 		t.Run("bulk silence silences what the filter shows", func(t *testing.T) {
-			b := acSignedIn(t, h, "alice")
+			b := signIn(t, h, "alice", followRedirects)
 			low := acRows(b.get("/console/actions/?urgency=low").Body)
 			rest := acAPIActions(t, h, apptest.Alice, "")
 			if len(low) == 0 {
 				t.Skip("alice has no low-urgency actions in the demo data")
 			}
-			token := b.csrf("/console/actions/")
-			p := b.post("/console/actions/bulk-silence", url.Values{"csrf": {token}, "urgency": {"low"}, "days": {"30"}})
+			p := b.submit("/console/actions/bulk-silence", url.Values{"urgency": {"low"}, "days": {"30"}})
 			want := fmt.Sprintf("Silenced %d actions for 30 days.", len(low))
 			if len(low) == 1 {
 				want = "Silenced 1 action for 30 days."
@@ -132,11 +125,10 @@ func TestMyActions(t *testing.T) {
 			}
 		})
 		t.Run("approve order through its corrective action", func(t *testing.T) {
-			b := acSignedIn(t, h, "bob")
+			b := signIn(t, h, "bob", followRedirects)
 			list := b.get("/console/actions/").Body
 			id := acRowWith(t, list, "Approve Order")
-			token := b.csrf("/console/actions/")
-			confirm := b.post("/console/actions/"+id+"/run", url.Values{"csrf": {token}, "label": {"Approve Order"}})
+			confirm := b.submit("/console/actions/"+id+"/run", url.Values{"label": {"Approve Order"}})
 			if confirm.Status != http.StatusOK || !strings.Contains(confirm.Body, `id="confirm-run"`) {
 				t.Fatalf("no confirmation step: status %d\n%s", confirm.Status, confirm.Body)
 			}
@@ -144,10 +136,10 @@ func TestMyActions(t *testing.T) {
 			if order == nil {
 				t.Fatal("the confirmation does not name the order")
 			}
-			if state := h.Do(http.MethodGet, "/api/marketplace-orders/"+order[1]+"/", apptest.Bob, nil).Want(t, http.StatusOK).Object(t)["state"]; state != "pending-consumer" {
+			if state := apiObject(t, h, apptest.Bob, "/api/marketplace-orders/"+order[1]+"/")["state"]; state != "pending-consumer" {
 				t.Fatalf("the confirmation page already changed the order: %v", state)
 			}
-			done := b.post("/console/actions/"+id+"/run", url.Values{"csrf": {token}, "label": {"Approve Order"}, "confirmed": {"1"}})
+			done := b.submit("/console/actions/"+id+"/run", url.Values{"label": {"Approve Order"}, "confirmed": {"1"}})
 			if !strings.Contains(done.Body, "Approve Order: Order approved.") {
 				t.Fatalf("no result shown after approving:\n%s", done.Body)
 			}

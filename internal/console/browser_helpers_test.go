@@ -446,6 +446,3 @@ func (tab *brTab) brCookie(name string) string {
 	}
 	return res.Cookies[i].Value
 }
-
-// brHex strips the dashes of a UUID: the console's URLs use 32 hex digits.
-func brHex(s string) string { return strings.ReplaceAll(s, "-", "") }

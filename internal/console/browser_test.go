@@ -36,16 +36,7 @@ func TestBrowser(t *testing.T) {
 // brActions is the caller's actions as the API ranks them.
 func brActions(t *testing.T, h *apptest.Harness, token, query string) []map[string]any {
 	t.Helper()
-	return h.Do(http.MethodGet, "/api/user-actions/?page_size=300"+query, token, nil).Want(t, http.StatusOK).List(t)
-}
-
-func brUUIDs(items []map[string]any) []string {
-	out := make([]string, 0, len(items))
-	for _, it := range items {
-		s, _ := it["uuid"].(string)
-		out = append(out, brHex(s))
-	}
-	return out
+	return apiList(t, h, token, "/api/user-actions/?page_size=300"+query)
 }
 
 // brHasLabel reports whether the action offers the corrective action label.
@@ -75,7 +66,7 @@ func brAliceFlow(t *testing.T, b *brBrowser) {
 	// Ranked as the API ranks them.
 	tab.brNeed("div.summary")
 	rows := tab.brAttrs("tr[data-action]", "data-action")
-	want := brUUIDs(api)
+	want := hexIDs(api)
 	if len(rows) < len(want) && tab.brCount("nav.pager") == 0 {
 		t.Errorf("the page lists %d actions and has no pager; the API has %d", len(rows), len(want))
 	}
@@ -95,7 +86,7 @@ func brAliceFlow(t *testing.T, b *brBrowser) {
 		t.Errorf("the silenced action %s is still listed by default", silenced)
 	}
 	tab.brShot("actions-after-silence")
-	a := h.Do(http.MethodGet, "/api/user-actions/"+silenced+"/?include_silenced=true", apptest.Alice, nil).Want(t, http.StatusOK).Object(t)
+	a := apiObject(t, h, apptest.Alice, "/api/user-actions/"+silenced+"/?include_silenced=true")
 	if a["is_effectively_silenced"] != true || a["silenced_until"] == nil {
 		t.Errorf("after silencing for 7 days the API says is_effectively_silenced=%v silenced_until=%v", a["is_effectively_silenced"], a["silenced_until"])
 	}
@@ -117,7 +108,7 @@ func brAliceFlow(t *testing.T, b *brBrowser) {
 	if target == nil {
 		t.Fatalf("none of alice's actions but the first and the last offers Approve Order")
 	}
-	approve := brHex(target["uuid"].(string))
+	approve := hexID(target["uuid"].(string))
 	rp, _ := target["route_params"].(map[string]any)
 	order, _ := rp["order_uuid"].(string)
 	if order == "" {
@@ -128,7 +119,7 @@ func brAliceFlow(t *testing.T, b *brBrowser) {
 	tab.brNeed(nav)
 	if st := tab.brClick(nav); st != 200 {
 		t.Errorf("View Order Details: status %d, h1 %q", st, tab.brText("h1"))
-	} else if body := tab.brBody(); !strings.Contains(body, brHex(order)) && !strings.Contains(body, order) && !strings.Contains(tab.brPath(), brHex(order)) {
+	} else if body := tab.brBody(); !strings.Contains(body, hexID(order)) && !strings.Contains(body, order) && !strings.Contains(tab.brPath(), hexID(order)) {
 		t.Errorf("View Order Details led to %s, which does not name order %s", tab.brPath(), order)
 	}
 	tab.brShot("order")
@@ -149,7 +140,7 @@ func brAliceFlow(t *testing.T, b *brBrowser) {
 	if n := tab.brCount(`tr[data-action="` + approve + `"]`); n != 0 {
 		t.Errorf("the approved order's action %s is still listed", approve)
 	}
-	o := h.Do(http.MethodGet, "/api/marketplace-orders/"+order+"/", apptest.Alice, nil).Want(t, http.StatusOK).Object(t)
+	o := apiObject(t, h, apptest.Alice, "/api/marketplace-orders/"+order+"/")
 	if o["state"] == "pending-consumer" {
 		t.Errorf("order %s is still pending-consumer after Approve Order", order)
 	}
@@ -168,15 +159,15 @@ func brStaffFlow(t *testing.T, b *brBrowser) {
 	busy := map[string]bool{}
 	for _, a := range brActions(t, h, apptest.Alice, "&include_silenced=true") {
 		if r, ok := a["resource_uuid"].(string); ok {
-			busy[brHex(r)] = true
+			busy[hexID(r)] = true
 		}
 	}
-	list := h.Do(http.MethodGet, "/api/marketplace-resources/?page_size=50", apptest.Staff, nil).Want(t, http.StatusOK).List(t)
-	i := slices.IndexFunc(list, func(r map[string]any) bool { return r["state"] == "OK" && !busy[brHex(r["uuid"].(string))] })
+	list := apiList(t, h, apptest.Staff, "/api/marketplace-resources/?page_size=50")
+	i := slices.IndexFunc(list, func(r map[string]any) bool { return r["state"] == "OK" && !busy[hexID(r["uuid"].(string))] })
 	if i < 0 {
 		t.Fatalf("no resource in state OK that none of alice's actions is about in the demo data")
 	}
-	res := brHex(list[i]["uuid"].(string))
+	res := hexID(list[i]["uuid"].(string))
 	origName, _ := list[i]["name"].(string)
 	origDesc, _ := list[i]["description"].(string)
 	const newName, newDesc = "renamed-by-the-browser-test", "Changed by the browser test."
@@ -276,7 +267,7 @@ func brStaffFlow(t *testing.T, b *brBrowser) {
 		t.Errorf("after reverting, the resource page should show name %q and description %q, not %q or %q", origName, origDesc, newName, newDesc)
 	}
 	tab.brShot("resource-reverted")
-	got := h.Do(http.MethodGet, apiPath, apptest.Staff, nil).Want(t, http.StatusOK).Object(t)
+	got := apiObject(t, h, apptest.Staff, apiPath)
 	if got["name"] != origName || got["description"] != origDesc {
 		t.Errorf("after reverting the API shows name %q description %q, want %q %q", got["name"], got["description"], origName, origDesc)
 	}
@@ -292,8 +283,10 @@ func brStaffFlow(t *testing.T, b *brBrowser) {
 // without the CSRF token are refused, from the browser and from elsewhere.
 func brRefusedFlow(t *testing.T, b *brBrowser) {
 	h := b.h
+	// A script outside the browser posts forms without a token.
+	script := newClient(t, h, stopAtRedirects)
 	// Sign-in itself carries a token: a bare post is refused.
-	signin := h.Send(brForm(t, h, "/console/signin", "", url.Values{"username": {"alice"}, "password": {"demo-alice-password"}}))
+	signin := script.do(script.form("/console/signin", url.Values{"username": {"alice"}, "password": {"demo-alice-password"}}))
 	if signin.Status != http.StatusForbidden {
 		t.Errorf("sign-in post without the CSRF token: status %d, want 403", signin.Status)
 	}
@@ -302,11 +295,11 @@ func brRefusedFlow(t *testing.T, b *brBrowser) {
 	tab.brSignIn("alice", "demo-alice-password")
 
 	// History is for staff and support: 404 for alice, on her own resource.
-	mine := h.Do(http.MethodGet, "/api/marketplace-resources/?page_size=1", apptest.Alice, nil).Want(t, http.StatusOK).List(t)
+	mine := apiList(t, h, apptest.Alice, "/api/marketplace-resources/?page_size=1")
 	if len(mine) == 0 {
 		t.Fatalf("alice sees no resources")
 	}
-	history := "/console/resources/" + brHex(mine[0]["uuid"].(string)) + "/history/"
+	history := "/console/resources/" + hexID(mine[0]["uuid"].(string)) + "/history/"
 	tab.brExpectError(history)
 	if st := tab.brGo(history); st != http.StatusNotFound {
 		t.Errorf("alice on %s: status %d, want 404", history, st)
@@ -316,7 +309,7 @@ func brRefusedFlow(t *testing.T, b *brBrowser) {
 	}
 	tab.brShot("history-404")
 	// So are the pages under it.
-	hist := h.Do(http.MethodGet, "/api/marketplace-resources/"+brHex(mine[0]["uuid"].(string))+"/history/", apptest.Staff, nil).Want(t, http.StatusOK).List(t)
+	hist := apiList(t, h, apptest.Staff, "/api/marketplace-resources/"+hexID(mine[0]["uuid"].(string))+"/history/")
 	if len(hist) == 0 {
 		t.Fatalf("alice's resource has no history")
 	}
@@ -360,9 +353,9 @@ func brRefusedFlow(t *testing.T, b *brBrowser) {
 
 	// The same post from outside the browser, with alice's session cookie:
 	// without a token, and with a wrong one.
-	session := tab.brCookie("heed_session")
+	script.setCookie("heed_session", tab.brCookie("heed_session"))
 	for _, v := range []url.Values{{"days": {"7"}}, {"days": {"7"}, "csrf": {strings.Repeat("0", 64)}}} {
-		if r := h.Send(brForm(t, h, action, session, v)); r.Status != http.StatusForbidden {
+		if r := script.do(script.form(action, v)); r.Status != http.StatusForbidden {
 			t.Errorf("POST %s %v with the session cookie: status %d, want 403", action, v, r.Status)
 		}
 	}
@@ -370,26 +363,9 @@ func brRefusedFlow(t *testing.T, b *brBrowser) {
 	tab.brOffline()
 }
 
-// brForm is a form post as a script outside the browser would send it.
-func brForm(t *testing.T, h *apptest.Harness, path, session string, v url.Values) *http.Request {
-	t.Helper()
-	if !strings.HasPrefix(path, "http") {
-		path = h.URL + path
-	}
-	req, err := http.NewRequest(http.MethodPost, path, strings.NewReader(v.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if session != "" {
-		req.AddCookie(&http.Cookie{Name: "heed_session", Value: session})
-	}
-	return req
-}
-
 func brNotSilenced(t *testing.T, h *apptest.Harness, action string) {
 	t.Helper()
-	a := h.Do(http.MethodGet, "/api/user-actions/"+action+"/?include_silenced=true", apptest.Alice, nil).Want(t, http.StatusOK).Object(t)
+	a := apiObject(t, h, apptest.Alice, "/api/user-actions/"+action+"/?include_silenced=true")
 	if a["is_silenced"] != false || a["silenced_until"] != nil {
 		t.Errorf("action %s was silenced by a refused post: is_silenced=%v silenced_until=%v", action, a["is_silenced"], a["silenced_until"])
 	}

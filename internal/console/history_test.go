@@ -22,7 +22,7 @@ var (
 // first.
 func mkVersions(t testing.TB, h *apptest.Harness, id string) []map[string]any {
 	t.Helper()
-	return mkAPIList(t, h, apptest.Staff, "/api/marketplace-resources/"+id+"/history/?page_size=300")
+	return apiList(t, h, apptest.Staff, "/api/marketplace-resources/"+id+"/history/?page_size=300")
 }
 
 // mkVersionWhere is the first version (versions are newest first) whose
@@ -42,14 +42,14 @@ func mkVersionID(v map[string]any) string { return fmt.Sprint(int64(v["id"].(flo
 
 func TestHistoryPages(t *testing.T) {
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, h *apptest.Harness) {
-		admin := mkSignIn(t, h, "admin", "demo-admin-password")
-		support := mkSignIn(t, h, "support", "demo-support-password")
-		alice := mkSignIn(t, h, "alice", "demo-alice-password")
-		bob := mkSignIn(t, h, "bob", "demo-bob-password")
-		carol := mkSignIn(t, h, "carol", "demo-carol-password")
+		admin := signIn(t, h, "admin", stopAtRedirects)
+		support := signIn(t, h, "support", stopAtRedirects)
+		alice := signIn(t, h, "alice", stopAtRedirects)
+		bob := signIn(t, h, "bob", stopAtRedirects)
+		carol := signIn(t, h, "carol", stopAtRedirects)
 
 		seq := mkResourceNamed(t, h, "hpc-sequencing")
-		id := mkHex(seq["uuid"].(string))
+		id := hexID(seq["uuid"].(string))
 		base := "/console/resources/" + id + "/history/"
 		versions := mkVersions(t, h, id)
 		if len(versions) < 10 {
@@ -62,7 +62,7 @@ func TestHistoryPages(t *testing.T) {
 		revert := base + mkVersionID(renamed) + "/revert"
 
 		t.Run("regular users get 404", func(t *testing.T) {
-			for _, u := range []*mkUser{alice, bob, carol} {
+			for _, u := range []*consoleClient{alice, bob, carol} {
 				for _, p := range []string{base, base + "?field=name", atPath, compare, revert,
 					"/console/resources/00000000000000000000000000000000/history/"} {
 					u.get(p).want(t, http.StatusNotFound).lack(t, "hpc-sequencing-2026")
@@ -73,9 +73,9 @@ func TestHistoryPages(t *testing.T) {
 		})
 
 		t.Run("timeline", func(t *testing.T) {
-			for _, u := range []*mkUser{admin, support} {
+			for _, u := range []*consoleClient{admin, support} {
 				p := u.get(base).want(t, http.StatusOK)
-				got := mkAll(mkVersionRows, p.Body)
+				got := allMatches(mkVersionRows, p.Body)
 				var want []string
 				for _, v := range versions[:min(len(versions), 25)] {
 					want = append(want, mkVersionID(v))
@@ -109,7 +109,7 @@ func TestHistoryPages(t *testing.T) {
 
 			// Filters: by field, by time, and refusals of bad values.
 			p = admin.get(base+"?field=name").want(t, http.StatusOK).Body
-			named := mkAll(mkVersionRows, p)
+			named := allMatches(mkVersionRows, p)
 			if len(named) < 2 || len(named) >= len(versions) {
 				t.Fatalf("versions changing name: %v", named)
 			}
@@ -120,7 +120,7 @@ func TestHistoryPages(t *testing.T) {
 			}
 			after := strings.TrimSuffix(renamed["revision_date"].(string), "Z")
 			p = admin.get(base+"?created_after="+url.QueryEscape(after)).want(t, http.StatusOK).Body
-			if got := mkAll(mkVersionRows, p); slices.Contains(got, mkVersionID(renamed)) || !slices.Contains(got, mkVersionID(newest)) {
+			if got := allMatches(mkVersionRows, p); slices.Contains(got, mkVersionID(renamed)) || !slices.Contains(got, mkVersionID(newest)) {
 				t.Fatalf("created_after %s (strict) lists %v", after, got)
 			}
 			admin.get(base+"?created_before=2000-01-01T00:00").want(t, http.StatusOK).need(t, "No version matches")
@@ -130,7 +130,7 @@ func TestHistoryPages(t *testing.T) {
 		})
 
 		t.Run("state at and compare", func(t *testing.T) {
-			for _, u := range []*mkUser{admin, support} {
+			for _, u := range []*consoleClient{admin, support} {
 				u.get(atPath).want(t, http.StatusOK).need(t, `data-version="`+mkVersionID(renamed)+`"`, "hpc-sequencing-2026",
 					`<tr data-field="name">`, `data-utc-target="at-ts"`)
 			}
@@ -142,10 +142,10 @@ func TestHistoryPages(t *testing.T) {
 			admin.get(base+"at?timestamp=soon").want(t, http.StatusBadRequest)
 
 			p := support.get(compare).want(t, http.StatusOK).need(t, `<table class="diff"`).lack(t, "revert-link")
-			if changed := mkAll(mkChangedRows, p.Body); !slices.Contains(changed, "name") || slices.Contains(changed, "state") {
+			if changed := allMatches(mkChangedRows, p.Body); !slices.Contains(changed, "name") || slices.Contains(changed, "state") {
 				t.Fatalf("changed rows %v: want name, not state", changed)
 			}
-			if same := mkAll(mkSameRows, p.Body); !slices.Contains(same, "state") || !slices.Contains(same, "limits.cpu_hours") {
+			if same := allMatches(mkSameRows, p.Body); !slices.Contains(same, "state") || !slices.Contains(same, "limits.cpu_hours") {
 				t.Fatalf("same rows %v: want state and limits.cpu_hours (nested maps key by key)", same)
 			}
 			// Options compared key by key: alice's then bob's notify settings.
@@ -158,7 +158,7 @@ func TestHistoryPages(t *testing.T) {
 				return o["priority"] == "high"
 			})
 			p = admin.get(base+"compare?a="+mkVersionID(a)+"&b="+mkVersionID(b)).want(t, http.StatusOK)
-			changed := mkAll(mkChangedRows, p.Body)
+			changed := allMatches(mkChangedRows, p.Body)
 			if !slices.Contains(changed, "options.notify") || !slices.Contains(changed, "options.priority") || slices.Contains(changed, "options") {
 				t.Fatalf("options compared key by key: changed %v", changed)
 			}
@@ -167,7 +167,7 @@ func TestHistoryPages(t *testing.T) {
 			admin.get(base+"compare?a="+mkVersionID(a)).want(t, http.StatusBadRequest)
 			admin.get(base+"compare?a=x&b=1").want(t, http.StatusNotFound)
 			// A version of another resource is not this one's.
-			other := mkVersions(t, h, mkHex(mkResourceNamed(t, h, "hpc-assembly")["uuid"].(string)))[0]
+			other := mkVersions(t, h, hexID(mkResourceNamed(t, h, "hpc-assembly")["uuid"].(string)))[0]
 			admin.get(base+"compare?a="+mkVersionID(other)+"&b="+mkVersionID(newest)).want(t, http.StatusNotFound)
 		})
 
@@ -178,7 +178,7 @@ func TestHistoryPages(t *testing.T) {
 
 			p := admin.get(revert).want(t, http.StatusOK).need(t, `<button id="confirm-revert" type="submit"`, `<table class="diff"`,
 				"hpc-sequencing-2026")
-			if changed := mkAll(mkChangedRows, p.Body); !slices.Contains(changed, "name") || slices.Contains(changed, "state") {
+			if changed := allMatches(mkChangedRows, p.Body); !slices.Contains(changed, "name") || slices.Contains(changed, "state") {
 				t.Fatalf("revert diff %v: want name, never state", changed)
 			}
 			// Without the form's token nothing happens.
@@ -195,7 +195,7 @@ func TestHistoryPages(t *testing.T) {
 			if len(after) != len(versions)+1 || after[0]["revision_comment"] != "Reverted to version "+mkVersionID(renamed) {
 				t.Fatalf("after the revert: %d versions, newest %v", len(after), after[0]["revision_comment"])
 			}
-			if got := mkAPI(t, h, apptest.Staff, "/api/marketplace-resources/"+id+"/")["name"]; got != "hpc-sequencing-2026" {
+			if got := apiObject(t, h, apptest.Staff, "/api/marketplace-resources/"+id+"/")["name"]; got != "hpc-sequencing-2026" {
 				t.Fatalf("reverted name %v", got)
 			}
 			admin.get(base).want(t, http.StatusOK).need(t, `<tr data-version="`+mkVersionID(after[0])+`"`, "Reverted to version "+mkVersionID(renamed))

@@ -19,14 +19,14 @@ var usDashboardAsset = regexp.MustCompile(`src="(/console/jobs/assets/[^"]+\.js)
 func TestJobsDashboard(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, h *apptest.Harness) {
-		anon := usNewBrowser(t, h)
+		anon := newClient(t, h, stopAtRedirects)
 		if p := anon.get("/console/jobs/"); p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/console/signin") {
 			t.Fatalf("signed out: %d to %q", p.Status, p.Location)
 		}
-		usSignIn(t, h, "bob").want("/console/jobs/api/jobs?state=completed", http.StatusNotFound)
+		signIn(t, h, "bob", stopAtRedirects).get("/console/jobs/api/jobs?state=completed").want(t, http.StatusNotFound)
 
-		staff := usSignIn(t, h, "admin")
-		index := staff.want("/console/jobs/", http.StatusOK)
+		staff := signIn(t, h, "admin", stopAtRedirects)
+		index := staff.get("/console/jobs/").want(t, http.StatusOK)
 		if ct := index.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 			t.Fatalf("dashboard content type %q", ct)
 		}
@@ -40,7 +40,7 @@ func TestJobsDashboard(t *testing.T) {
 		if strings.Contains(index.Body, `src="http`) || strings.Contains(index.Body, `href="http`) {
 			t.Errorf("dashboard loads something from elsewhere: %s", index.Body)
 		}
-		if js := staff.want(m[1], http.StatusOK); len(js.Body) < 1000 {
+		if js := staff.get(m[1]).want(t, http.StatusOK); len(js.Body) < 1000 {
 			t.Errorf("dashboard script is %d bytes", len(js.Body))
 		}
 		if p := staff.get("/console/jobs"); p.Status != http.StatusMovedPermanently || p.Location != "/console/jobs/" {
@@ -53,19 +53,19 @@ func TestJobsDashboard(t *testing.T) {
 				Name string `json:"name"`
 			} `json:"data"`
 		}
-		body := staff.want("/console/jobs/api/queues", http.StatusOK).Body
+		body := staff.get("/console/jobs/api/queues").want(t, http.StatusOK).Body
 		if err := json.Unmarshal([]byte(body), &queues); err != nil {
 			t.Fatalf("queues: %v: %s", err, body)
 		}
 		var states map[string]any
-		body = staff.want("/console/jobs/api/states", http.StatusOK).Body
+		body = staff.get("/console/jobs/api/states").want(t, http.StatusOK).Body
 		if err := json.Unmarshal([]byte(body), &states); err != nil || states["completed"] == nil {
 			t.Fatalf("states: %v: %s", err, body)
 		}
 
 		// A post from another site is refused before riverui sees it; the
 		// same post from the dashboard's own page reaches it.
-		send := func(site string) *usPage {
+		send := func(site string) *consolePage {
 			req, err := http.NewRequest(http.MethodPost, h.URL+"/console/jobs/api/jobs/retry", strings.NewReader(`{"ids":["999999"]}`))
 			if err != nil {
 				t.Fatal(err)
@@ -88,13 +88,13 @@ func TestJobsDashboard(t *testing.T) {
 func TestJobsDashboardNoWork(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, apptest.Options{NoWork: true}, func(t *testing.T, h *apptest.Harness) {
-		staff := usSignIn(t, h, "admin")
-		staff.want("/console/jobs/", http.StatusOK)
+		staff := signIn(t, h, "admin", stopAtRedirects)
+		staff.get("/console/jobs/").want(t, http.StatusOK)
 		var states map[string]any
-		body := staff.want("/console/jobs/api/states", http.StatusOK).Body
+		body := staff.get("/console/jobs/api/states").want(t, http.StatusOK).Body
 		if err := json.Unmarshal([]byte(body), &states); err != nil || states["available"] == nil {
 			t.Fatalf("states: %v: %s", err, body)
 		}
-		staff.want("/console/jobs/api/jobs?state=available", http.StatusOK)
+		staff.get("/console/jobs/api/jobs?state=available").want(t, http.StatusOK)
 	})
 }

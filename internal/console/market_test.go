@@ -20,22 +20,31 @@ var (
 // mkOrderState is an order's state as the API tells staff.
 func mkOrderState(t testing.TB, h *apptest.Harness, id string) string {
 	t.Helper()
-	return mkAPI(t, h, apptest.Staff, "/api/marketplace-orders/"+id+"/")["state"].(string)
+	return apiObject(t, h, apptest.Staff, "/api/marketplace-orders/"+id+"/")["state"].(string)
 }
 
 // mkResourceNamed is the demo resource with this name, as staff see it.
 func mkResourceNamed(t testing.TB, h *apptest.Harness, name string) map[string]any {
 	t.Helper()
-	return mkFind(t, mkAPIList(t, h, apptest.Staff, "/api/marketplace-resources/?page_size=100&name="+url.QueryEscape(name)), "name", name)
+	return mkFind(t, apiList(t, h, apptest.Staff, "/api/marketplace-resources/?page_size=100&name="+url.QueryEscape(name)), "name", name)
+}
+
+// mkFind returns the first item whose key equals value.
+func mkFind(t testing.TB, items []map[string]any, key, value string) map[string]any {
+	t.Helper()
+	for _, it := range items {
+		if it[key] == value {
+			return it
+		}
+	}
+	t.Fatalf("no item with %s=%q among %d", key, value, len(items))
+	return nil
 }
 
 // mkPendingOrders are carol's demo orders waiting for consumer approval.
 func mkPendingOrders(t testing.TB, h *apptest.Harness) []string {
 	t.Helper()
-	var out []string
-	for _, o := range mkAPIList(t, h, apptest.Staff, "/api/marketplace-orders/?state=pending-consumer&page_size=100") {
-		out = append(out, mkHex(o["uuid"].(string)))
-	}
+	out := hexIDs(apiList(t, h, apptest.Staff, "/api/marketplace-orders/?state=pending-consumer&page_size=100"))
 	if len(out) < 3 {
 		t.Fatalf("want 3 pending demo orders, have %d", len(out))
 	}
@@ -55,42 +64,42 @@ func mkOtherLab(t testing.TB, h *apptest.Harness) (customer, resource string) {
 		"project": pr["uuid"], "offering": seq["offering_uuid"], "plan": seq["plan_uuid"],
 		"attributes": map[string]any{"name": "other-lab-vm"}, "limits": map[string]any{"cpu_hours": 10},
 	}).Want(t, http.StatusCreated).Object(t)
-	return mkHex(cu["uuid"].(string)), mkHex(o["marketplace_resource_uuid"].(string))
+	return hexID(cu["uuid"].(string)), hexID(o["marketplace_resource_uuid"].(string))
 }
 
 func TestMarketplacePages(t *testing.T) {
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, h *apptest.Harness) {
 		otherCustomer, otherResource := mkOtherLab(t, h)
-		admin := mkSignIn(t, h, "admin", "demo-admin-password")
-		support := mkSignIn(t, h, "support", "demo-support-password")
-		alice := mkSignIn(t, h, "alice", "demo-alice-password")
-		bob := mkSignIn(t, h, "bob", "demo-bob-password")
-		carol := mkSignIn(t, h, "carol", "demo-carol-password")
+		admin := signIn(t, h, "admin", stopAtRedirects)
+		support := signIn(t, h, "support", stopAtRedirects)
+		alice := signIn(t, h, "alice", stopAtRedirects)
+		bob := signIn(t, h, "bob", stopAtRedirects)
+		carol := signIn(t, h, "carol", stopAtRedirects)
 
 		t.Run("visibility", func(t *testing.T) {
-			research := mkHex(mkResourceNamed(t, h, "hpc-sequencing")["customer_uuid"].(string))
+			research := hexID(mkResourceNamed(t, h, "hpc-sequencing")["customer_uuid"].(string))
 			// alice sees her customer only, with its projects and resources.
 			p := alice.get("/console/customers/").want(t, http.StatusOK).need(t, "Alice Research").lack(t, "Other Lab")
-			if got := mkAll(mkCustomerRows, p.Body); !slices.Equal(got, []string{research}) {
+			if got := allMatches(mkCustomerRows, p.Body); !slices.Equal(got, []string{research}) {
 				t.Fatalf("alice's customers %v, want [%s]", got, research)
 			}
 			alice.get("/console/customers/"+research+"/").want(t, http.StatusOK).need(t, "Genomics", "Imaging", "hpc-sequencing")
 			alice.get("/console/customers/"+otherCustomer+"/").want(t, http.StatusNotFound)
-			genomics := mkHex(mkResourceNamed(t, h, "hpc-sequencing")["project_uuid"].(string))
+			genomics := hexID(mkResourceNamed(t, h, "hpc-sequencing")["project_uuid"].(string))
 			alice.get("/console/projects/"+genomics+"/").want(t, http.StatusOK).need(t, "Genomics", "hpc-sequencing", `<tr data-order=`)
 			alice.get("/console/projects/?customer="+research).want(t, http.StatusOK).need(t, "Genomics", "Imaging")
 			alice.get("/console/projects/?name=imag").want(t, http.StatusOK).need(t, "Imaging").lack(t, "Genomics</a>")
 			alice.get("/console/resources/?project="+genomics).want(t, http.StatusOK).need(t, "hpc-sequencing")
 			alice.get("/console/orders/").want(t, http.StatusOK).need(t, "gpu-training")
 			p = alice.get("/console/resources/").want(t, http.StatusOK).need(t, "hpc-sequencing").lack(t, "other-lab-vm")
-			if got := mkAll(mkResourceRows, p.Body); slices.Contains(got, otherResource) || len(got) < 5 {
+			if got := allMatches(mkResourceRows, p.Body); slices.Contains(got, otherResource) || len(got) < 5 {
 				t.Fatalf("alice's resources %v: want the demo's, not %s", got, otherResource)
 			}
 			alice.get("/console/resources/"+otherResource+"/").want(t, http.StatusNotFound)
 			// Dashed uuids work as well as hex.
 			admin.get("/console/resources/"+mkResourceNamed(t, h, "other-lab-vm")["uuid"].(string)+"/").want(t, http.StatusOK).need(t, "other-lab-vm")
 			// Staff and support see everything.
-			for _, u := range []*mkUser{admin, support} {
+			for _, u := range []*consoleClient{admin, support} {
 				u.get("/console/customers/").want(t, http.StatusOK).need(t, "Alice Research", "Other Lab", "Cloud Provider")
 				u.get("/console/resources/?name=other-lab").want(t, http.StatusOK).need(t, "other-lab-vm").lack(t, "hpc-sequencing")
 			}
@@ -111,7 +120,7 @@ func TestMarketplacePages(t *testing.T) {
 
 			// Waiting orders are listed by state for alice.
 			p := alice.get("/console/orders/?state=pending-consumer").want(t, http.StatusOK)
-			if got := mkAll(mkOrderRows, p.Body); len(got) != len(pending) {
+			if got := allMatches(mkOrderRows, p.Body); len(got) != len(pending) {
 				t.Fatalf("alice's pending orders %v, want %v", got, pending)
 			}
 			// carol may not approve: no button, and the post is refused.
@@ -155,7 +164,7 @@ func TestMarketplacePages(t *testing.T) {
 
 		t.Run("renew and terminate", func(t *testing.T) {
 			seq := mkResourceNamed(t, h, "hpc-sequencing")
-			id := mkHex(seq["uuid"].(string))
+			id := hexID(seq["uuid"].(string))
 			page := "/console/resources/" + id + "/"
 
 			// carol (member) sees the resource but no actions, and her posts are refused.
@@ -165,7 +174,7 @@ func TestMarketplacePages(t *testing.T) {
 			carol.submit(page+"terminate", nil).want(t, http.StatusForbidden)
 			support.submit(page+"terminate", nil).want(t, http.StatusForbidden)
 			alice.post(page+"terminate", url.Values{}).want(t, http.StatusForbidden)
-			if n := len(mkAPIList(t, h, apptest.Staff, "/api/marketplace-orders/?resource_uuid="+id)); n != 1 {
+			if n := len(apiList(t, h, apptest.Staff, "/api/marketplace-orders/?resource_uuid="+id)); n != 1 {
 				t.Fatalf("refused posts left %d orders, want the creation order only", n)
 			}
 
@@ -185,7 +194,7 @@ func TestMarketplacePages(t *testing.T) {
 				return mkResourceNamed(t, h, "hpc-sequencing")["end_date"].(string) > before
 			})
 
-			ann := mkHex(mkResourceNamed(t, h, "hpc-annotation")["uuid"].(string))
+			ann := hexID(mkResourceNamed(t, h, "hpc-annotation")["uuid"].(string))
 			alice.submit("/console/resources/"+ann+"/terminate", url.Values{"request_comment": {"done with it"}}).want(t, http.StatusSeeOther)
 			apptest.Eventually(t, 15*time.Second, "the terminated resource", func() bool {
 				return mkResourceNamed(t, h, "hpc-annotation")["state"] == "Terminated"
@@ -203,8 +212,7 @@ func TestMarketplacePages(t *testing.T) {
 		})
 
 		t.Run("signed out", func(t *testing.T) {
-			anon := &mkUser{t: t, h: h, client: &http.Client{Transport: h.Client.Transport,
-				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+			anon := newClient(t, h, stopAtRedirects)
 			p := anon.get("/console/orders/").want(t, http.StatusSeeOther)
 			if p.Location != "/console/signin?next=%2Fconsole%2Forders%2F" {
 				t.Fatalf("signed-out redirect to %q", p.Location)
