@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,9 +18,13 @@ import (
 	"github.com/heed-dev/heed/internal/errs"
 )
 
-// pageTemplate is one page: the layout plus the page's own file, parsed
-// together so each page defines "title" and "content" without clashing.
+// pageTemplate is one page: the layout and the shared partials plus the
+// page's own file, parsed together so each page defines "title" and
+// "content" without clashing.
 type pageTemplate struct{ t *template.Template }
+
+// sharedTemplates are parsed with every page; they are not pages.
+var sharedTemplates = []string{"templates/layout.html", "templates/partials.html"}
 
 func parsePages() (map[string]*pageTemplate, error) {
 	files, err := fs.Glob(templateFS, "templates/*.html")
@@ -28,11 +33,11 @@ func parsePages() (map[string]*pageTemplate, error) {
 	}
 	out := map[string]*pageTemplate{}
 	for _, f := range files {
-		name := strings.TrimSuffix(path.Base(f), ".html")
-		if name == "layout" {
+		if slices.Contains(sharedTemplates, f) {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", f)
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, append(slices.Clone(sharedTemplates), f)...)
 		if err != nil {
 			return nil, fmt.Errorf("console template %s: %w", name, err)
 		}
@@ -188,6 +193,46 @@ var funcs = template.FuncMap{
 	"deref":     func(p *int) int { return derefInt(p) },
 	"hasPrefix": strings.HasPrefix,
 	"list":      func(s ...string) []string { return s },
+	"table":     newTable,
+	"dict":      dict,
+}
+
+// table is what a table partial of partials.html gets: its rows and the
+// optional columns (and attributes) to show, as {{template "resourceTable"
+// (table .Data.Resources "project" "created")}}.
+type table struct {
+	Rows any
+	Has  map[string]bool
+}
+
+// tableColumns are the optional columns the table partials know.
+var tableColumns = []string{"project", "customer", "offering", "resource", "created", "createdBy", "dataState"}
+
+func newTable(rows any, cols ...string) (table, error) {
+	t := table{Rows: rows, Has: map[string]bool{}}
+	for _, c := range cols {
+		if !slices.Contains(tableColumns, c) {
+			return t, fmt.Errorf("table: no optional column %q", c)
+		}
+		t.Has[c] = true
+	}
+	return t, nil
+}
+
+// dict gathers named values for a partial: (dict "Form" .Form "ID" "x").
+func dict(pairs ...any) (map[string]any, error) {
+	if len(pairs)%2 != 0 {
+		return nil, fmt.Errorf("dict: %d arguments, want pairs", len(pairs))
+	}
+	m := make(map[string]any, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 {
+		k, ok := pairs[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("dict: key %v is not a string", pairs[i])
+		}
+		m[k] = pairs[i+1]
+	}
+	return m, nil
 }
 
 // when shows an instant: UTC in the markup (and on hover), turned into
