@@ -302,13 +302,3 @@ func (c *Console) executionList(w http.ResponseWriter, r *http.Request, s *sessi
 	c.render(w, r, http.StatusOK, "executions", s, "My executions", executionsData{Rows: list, Pager: pagerFor(r, n, total)})
 	return nil
 }
-
-// hexUUID is a uuid as Waldur writes it in URLs: 32 hex characters.
-func hexUUID(u uuid.UUID) string {
-	var b [32]byte
-	const digits = "0123456789abcdef"
-	for i, x := range u {
-		b[2*i], b[2*i+1] = digits[x>>4], digits[x&0x0f]
-	}
-	return string(b[:])
-}

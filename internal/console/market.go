@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/errs"
 	"github.com/heed-dev/heed/internal/marketplace"
@@ -32,19 +31,6 @@ func (c *Console) marketRoutes() {
 	m.Handle("GET "+Prefix+"resources/{uuid}/{$}", c.page(c.resourcePage))
 	m.Handle("POST "+Prefix+"resources/{uuid}/renew", c.page(c.renewResource))
 	m.Handle("POST "+Prefix+"resources/{uuid}/terminate", c.page(c.terminateResource))
-}
-
-// queryUUID reads an optional uuid filter; a malformed one is bad input.
-func queryUUID(r *http.Request, name string) (*uuid.UUID, error) {
-	v := strings.TrimSpace(r.URL.Query().Get(name))
-	if v == "" {
-		return nil, nil
-	}
-	id, err := uuid.Parse(v)
-	if err != nil {
-		return nil, errs.Field(name, "Not a valid uuid.")
-	}
-	return &id, nil
 }
 
 // firstPage is the short list a detail page shows of related objects.
@@ -79,15 +65,11 @@ type customerData struct {
 }
 
 func (c *Console) customerPage(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathUUID(r, "uuid")
+	id, cu, err := loadFromPath(r, s, "uuid", c.Market.GetCustomer)
 	if err != nil {
 		return err
 	}
 	ctx := r.Context()
-	cu, err := c.Market.GetCustomer(ctx, s.User, id)
-	if err != nil {
-		return err
-	}
 	d := customerData{Customer: cu}
 	if d.Projects, d.ProjectTotal, err = c.Market.ListProjects(ctx, s.User, marketplace.ListFilter{CustomerUUID: &id}, firstPage); err != nil {
 		return err
@@ -116,10 +98,8 @@ func (c *Console) projectsPage(w http.ResponseWriter, r *http.Request, s *sessio
 		return err
 	}
 	d := projectsData{Name: strings.TrimSpace(r.URL.Query().Get("name"))}
-	if cust != nil {
-		if d.Customer, err = c.Market.GetCustomer(r.Context(), s.User, *cust); err != nil {
-			return err
-		}
+	if d.Customer, err = lookupIf(r.Context(), s, cust, c.Market.GetCustomer); err != nil {
+		return err
 	}
 	list, total, err := c.Market.ListProjects(r.Context(), s.User, marketplace.ListFilter{Name: d.Name, CustomerUUID: cust}, page)
 	if err != nil {
@@ -139,15 +119,11 @@ type projectData struct {
 }
 
 func (c *Console) projectPage(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathUUID(r, "uuid")
+	id, p, err := loadFromPath(r, s, "uuid", c.Market.GetProject)
 	if err != nil {
 		return err
 	}
 	ctx := r.Context()
-	p, err := c.Market.GetProject(ctx, s.User, id)
-	if err != nil {
-		return err
-	}
 	d := projectData{Project: p}
 	if d.Resources, d.ResourceTotal, err = c.Market.ListResources(ctx, s.User, marketplace.ConsumerView,
 		marketplace.ResourceFilter{Project: &id}, firstPage); err != nil {
@@ -177,7 +153,6 @@ type ordersData struct {
 
 func (c *Console) ordersPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	page, n := listPage(r)
-	q := r.URL.Query()
 	var f marketplace.OrderFilter
 	var err error
 	for _, ref := range []struct {
@@ -188,11 +163,11 @@ func (c *Console) ordersPage(w http.ResponseWriter, r *http.Request, s *session)
 			return err
 		}
 	}
-	d := ordersData{State: q.Get("state"), States: orderStates}
+	d := ordersData{States: orderStates}
+	if d.State, err = queryChoice(r, "state", orderStates); err != nil {
+		return err
+	}
 	if d.State != "" {
-		if !slices.Contains(orderStates, d.State) {
-			return errs.Field("state", "Choose one of: %s.", strings.Join(orderStates, ", "))
-		}
 		f.States = []string{d.State}
 	}
 	d.Filtered = d.State != "" || f.Project != nil || f.Customer != nil || f.Resource != nil
@@ -225,11 +200,7 @@ func reviewSide(o *marketplace.Order) (side string, p marketplace.Permission, sc
 }
 
 func (c *Console) orderPage(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathUUID(r, "uuid")
-	if err != nil {
-		return err
-	}
-	o, err := c.Market.GetOrder(r.Context(), s.User, id)
+	_, o, err := loadFromPath(r, s, "uuid", c.Market.GetOrder)
 	if err != nil {
 		return err
 	}
@@ -251,11 +222,7 @@ func (c *Console) orderPage(w http.ResponseWriter, r *http.Request, s *session) 
 // service decides whether the user may and whether the state allows it.
 func (c *Console) orderAction(approve bool) handler {
 	return func(w http.ResponseWriter, r *http.Request, s *session) error {
-		id, err := pathUUID(r, "uuid")
-		if err != nil {
-			return err
-		}
-		o, err := c.Market.GetOrder(r.Context(), s.User, id)
+		id, o, err := loadFromPath(r, s, "uuid", c.Market.GetOrder)
 		if err != nil {
 			return err
 		}
@@ -296,7 +263,7 @@ func (c *Console) resourcesPage(w http.ResponseWriter, r *http.Request, s *sessi
 	page, n := listPage(r)
 	q := r.URL.Query()
 	ctx := r.Context()
-	d := resourcesData{Name: strings.TrimSpace(q.Get("name")), State: q.Get("state"), Side: q.Get("side"), States: resourceStates}
+	d := resourcesData{Name: strings.TrimSpace(q.Get("name")), Side: q.Get("side"), States: resourceStates}
 	f := marketplace.ResourceFilter{Name: d.Name}
 	view := marketplace.ConsumerView
 	switch d.Side {
@@ -307,28 +274,24 @@ func (c *Console) resourcesPage(w http.ResponseWriter, r *http.Request, s *sessi
 	default:
 		return errs.Field("side", "Choose consumer or provider.")
 	}
+	var err error
+	if d.State, err = queryChoice(r, "state", resourceStates); err != nil {
+		return err
+	}
 	if d.State != "" {
-		if !slices.Contains(resourceStates, d.State) {
-			return errs.Field("state", "Choose one of: %s.", strings.Join(resourceStates, ", "))
-		}
 		f.States = []string{d.State}
 	}
-	var err error
 	if f.Customer, err = queryUUID(r, "customer"); err != nil {
 		return err
 	}
 	if f.Project, err = queryUUID(r, "project"); err != nil {
 		return err
 	}
-	if f.Customer != nil {
-		if d.Customer, err = c.Market.GetCustomer(ctx, s.User, *f.Customer); err != nil {
-			return err
-		}
+	if d.Customer, err = lookupIf(ctx, s, f.Customer, c.Market.GetCustomer); err != nil {
+		return err
 	}
-	if f.Project != nil {
-		if d.Project, err = c.Market.GetProject(ctx, s.User, *f.Project); err != nil {
-			return err
-		}
+	if d.Project, err = lookupIf(ctx, s, f.Project, c.Market.GetProject); err != nil {
+		return err
 	}
 	d.Filtered = d.Name != "" || d.State != "" || f.Customer != nil || f.Project != nil
 	list, total, err := c.Market.ListResources(ctx, s.User, view, f, page)
@@ -340,15 +303,20 @@ func (c *Console) resourcesPage(w http.ResponseWriter, r *http.Request, s *sessi
 	return nil
 }
 
-// findResource returns a resource the user sees from the consumer side
-// or, failing that, from the provider side, and the side it was found on.
-func (c *Console) findResource(r *http.Request, u *auth.User, id uuid.UUID) (*marketplace.Resource, marketplace.View, error) {
-	res, err := c.Market.GetResource(r.Context(), u, marketplace.ConsumerView, id)
-	if errs.KindOf(err) == errs.NotFound {
-		res, err = c.Market.GetResource(r.Context(), u, marketplace.ProviderView, id)
-		return res, marketplace.ProviderView, err
+// resourceInPath returns the resource in the path as the user sees it
+// from the consumer side or, failing that, from the provider side, and the
+// side it was found on.
+func (c *Console) resourceInPath(r *http.Request, s *session) (uuid.UUID, *marketplace.Resource, marketplace.View, error) {
+	id, err := pathUUID(r, "uuid")
+	if err != nil {
+		return id, nil, marketplace.ConsumerView, err
 	}
-	return res, marketplace.ConsumerView, err
+	res, err := c.Market.GetResource(r.Context(), s.User, marketplace.ConsumerView, id)
+	if errs.KindOf(err) == errs.NotFound {
+		res, err = c.Market.GetResource(r.Context(), s.User, marketplace.ProviderView, id)
+		return id, res, marketplace.ProviderView, err
+	}
+	return id, res, marketplace.ConsumerView, err
 }
 
 // resourceTabs are the tabs of Waldur's resource page that user actions
@@ -378,15 +346,11 @@ type resourceData struct {
 type kv struct{ Key, Value string }
 
 func (c *Console) resourcePage(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathUUID(r, "uuid")
+	id, res, _, err := c.resourceInPath(r, s)
 	if err != nil {
 		return err
 	}
 	ctx := r.Context()
-	res, _, err := c.findResource(r, s.User, id)
-	if err != nil {
-		return err
-	}
 	d := resourceData{Resource: res, Hex: hexUUID(res.UUID), History: s.User.SeesEverything() && c.History != nil,
 		Options: entries(res.Options), Attributes: entries(res.Attributes)}
 	for k, v := range res.Limits {
@@ -425,11 +389,7 @@ func entries(m map[string]any) []kv {
 }
 
 func (c *Console) renewResource(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathUUID(r, "uuid")
-	if err != nil {
-		return err
-	}
-	_, view, err := c.findResource(r, s.User, id)
+	id, _, view, err := c.resourceInPath(r, s)
 	if err != nil {
 		return err
 	}
@@ -450,11 +410,7 @@ func (c *Console) renewResource(w http.ResponseWriter, r *http.Request, s *sessi
 }
 
 func (c *Console) terminateResource(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathUUID(r, "uuid")
-	if err != nil {
-		return err
-	}
-	_, view, err := c.findResource(r, s.User, id)
+	id, _, view, err := c.resourceInPath(r, s)
 	if err != nil {
 		return err
 	}

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/heed-dev/heed/internal/errs"
 )
 
@@ -181,7 +179,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 }
 
 var funcs = template.FuncMap{
-	"hex":       func(u uuid.UUID) string { return strings.ReplaceAll(u.String(), "-", "") },
+	"hex":       hexUUID,
 	"when":      when,
 	"whenp":     func(t *time.Time) template.HTML { return whenPtr(t) },
 	"ago":       ago,
