@@ -138,6 +138,13 @@ type userActionForm struct {
 	Forever, Notify, EmailUser bool
 }
 
+// actionRequest is what every actioning form asks of the service: the
+// signed-in staff member acts, with the form's comment and notifications.
+func (c *Console) actionRequest(r *http.Request, s *session, f userActionForm) actioning.Request {
+	return actioning.Request{Broadcast: true, ClientAddr: c.clientAddr(r), ActionerID: s.User.UUID, Comment: f.Comment,
+		NotifyUser: f.Notify, EmailUser: f.EmailUser}
+}
+
 func readUserActionForm(r *http.Request) userActionForm {
 	f := userActionForm{
 		Choice: r.PostFormValue("action"), Reason: r.PostFormValue("reason"),
@@ -171,11 +178,7 @@ func (c *Console) loadUser(ctx context.Context, r *http.Request, s *session) (*u
 	if err := usersVisible(s); err != nil {
 		return nil, err
 	}
-	id, err := pathUUID(r, "uuid")
-	if err != nil {
-		return nil, err
-	}
-	u, err := c.Users.GetUser(ctx, s.User, id)
+	_, u, err := loadFromPath(r, s, "uuid", c.Users.GetUser)
 	if err != nil {
 		return nil, err
 	}
@@ -269,16 +272,22 @@ func (c *Console) instanceRow(ctx context.Context, s *session, in *actioning.Ins
 	default:
 		row.State = "done"
 	}
-	if in.Expiry != nil {
-		if *in.Expiry >= actioning.ForeverThreshold {
-			row.Forever = true
-		} else {
-			t := time.UnixMilli(*in.Expiry).UTC()
-			row.Expiry = &t
-		}
-	}
+	row.Expiry, row.Forever = actionEnd(in.Expiry)
 	row.Actioner = c.userName(ctx, s, in.ActionerID, names)
 	return row
+}
+
+// actionEnd reads an action's expiry (Unix milliseconds): the instant it
+// ends, or forever (until cancelled); neither without an expiry.
+func actionEnd(expiry *int64) (at *time.Time, forever bool) {
+	switch {
+	case expiry == nil:
+		return nil, false
+	case *expiry >= actioning.ForeverThreshold:
+		return nil, true
+	}
+	t := time.UnixMilli(*expiry).UTC()
+	return &t, false
 }
 
 // userName names an actioner for the page ("heed" for actions heed took).
@@ -298,7 +307,7 @@ func (c *Console) userName(ctx context.Context, s *session, id uuid.UUID, names 
 }
 
 func userURL(id uuid.UUID) string {
-	return Prefix + "users/" + strings.ReplaceAll(id.String(), "-", "") + "/"
+	return Prefix + "users/" + hexUUID(id) + "/"
 }
 
 func (c *Console) tokenRevoke(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -378,17 +387,13 @@ func (c *Console) userActionTake(w http.ResponseWriter, r *http.Request, s *sess
 		return err
 	}
 	ctx := r.Context()
-	id, err := pathUUID(r, "uuid")
-	if err != nil {
-		return err
-	}
-	u, err := c.Users.GetUser(ctx, s.User, id)
+	_, u, err := loadFromPath(r, s, "uuid", c.Users.GetUser)
 	if err != nil {
 		return err
 	}
 	f := readUserActionForm(r)
-	req := actioning.Request{Broadcast: true, ClientAddr: c.clientAddr(r), ActioneeID: u.UUID, ActionerID: s.User.UUID,
-		Comment: f.Comment, NotifyUser: f.Notify, EmailUser: f.EmailUser}
+	req := c.actionRequest(r, s, f)
+	req.ActioneeID = u.UUID
 	bad := &errs.Error{Kind: errs.Invalid}
 	def, opt, _ := strings.Cut(f.Choice, "|")
 	var temporal bool
@@ -442,11 +447,12 @@ func userActionFlash(u *auth.User, in *actioning.Instance, verb string) string {
 	if in.Option != "" {
 		msg += " (" + in.Option + ")"
 	}
-	if in.Expiry != nil && verb != "cancelled" {
-		if *in.Expiry >= actioning.ForeverThreshold {
+	if verb != "cancelled" {
+		switch at, forever := actionEnd(in.Expiry); {
+		case forever:
 			msg += ", until cancelled"
-		} else {
-			msg += ", until " + time.UnixMilli(*in.Expiry).UTC().Format("2006-01-02 15:04 UTC")
+		case at != nil:
+			msg += ", until " + at.Format("2006-01-02 15:04 UTC")
 		}
 	}
 	return msg + "."
@@ -529,14 +535,7 @@ func (c *Console) loadUserAction(r *http.Request, s *session) (*userActionData, 
 	for i := len(in.History) - 1; i >= 0; i-- {
 		h := in.History[i]
 		row := actionHistoryRow{Actioner: c.userName(ctx, s, h.ActionerID, names), Comment: h.Comment, Created: h.Created}
-		if h.Expiry != nil {
-			if *h.Expiry >= actioning.ForeverThreshold {
-				row.Forever = true
-			} else {
-				t := time.UnixMilli(*h.Expiry).UTC()
-				row.Expiry = &t
-			}
-		}
+		row.Expiry, row.Forever = actionEnd(h.Expiry)
 		d.History = append(d.History, row)
 	}
 	return d, nil
@@ -585,8 +584,7 @@ func (c *Console) userActionModify(w http.ResponseWriter, r *http.Request, s *se
 		return err
 	}
 	f := readUserActionForm(r)
-	req := actioning.Request{Broadcast: true, ClientAddr: c.clientAddr(r), ActionerID: s.User.UUID, Comment: f.Comment,
-		NotifyUser: f.Notify, EmailUser: f.EmailUser}
+	req := c.actionRequest(r, s, f)
 	if req.Expiry, err = actionExpiryFrom(f, c.Clock()); err != nil {
 		return c.userActionFailed(w, r, s, f, in.ID, errs.Coded("invalid", "action.expiry", "%s", userFieldMessage(err)))
 	}
@@ -603,8 +601,7 @@ func (c *Console) userActionCancel(w http.ResponseWriter, r *http.Request, s *se
 		return err
 	}
 	f := readUserActionForm(r)
-	req := actioning.Request{Broadcast: true, ClientAddr: c.clientAddr(r), ActionerID: s.User.UUID, Comment: f.Comment,
-		NotifyUser: f.Notify, EmailUser: f.EmailUser}
+	req := c.actionRequest(r, s, f)
 	out, err := c.Actioning.Cancel(r.Context(), in.ID, req)
 	if err != nil {
 		return c.userActionFailed(w, r, s, f, in.ID, err)
