@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -99,6 +101,47 @@ func recoverJSON(log *slog.Logger, next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// bodyDeadline gives a request timeout to read its body, and clears the
+// deadline once the body is read. Huma's own BodyReadTimeout sets the
+// connection's read deadline and leaves it set; net/http's background read,
+// which starts when the body is consumed, then fails at the deadline and
+// cancels the request's context, so any handler running longer than that
+// (a transactional webhook waiting for its receivers, bcrypt on a busy
+// machine) was cut off and answered 499 though its client was still there.
+func bodyDeadline(timeout time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rc := http.NewResponseController(w)
+		if err := rc.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+			// Not a real connection (an in-process test): nothing to bound.
+			next.ServeHTTP(w, r)
+			return
+		}
+		r.Body = &deadlineBody{ReadCloser: r.Body, clear: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// deadlineBody clears the read deadline when its body has been read to the
+// end: the deadline applies to reads already waiting, so the server's
+// background read that starts at EOF no longer times out.
+type deadlineBody struct {
+	io.ReadCloser
+	clear func()
+	once  sync.Once
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) {
+		b.once.Do(b.clear)
+	}
+	return n, err
 }
 
 // clientGone reports whether the client abandoned r: net/http cancels a

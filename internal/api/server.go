@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -50,6 +51,9 @@ type Deps struct {
 	TrustProxy bool
 	// MaxBodyBytes bounds request bodies (default 1 MiB).
 	MaxBodyBytes int64
+	// BodyReadTimeout bounds reading a request's body (default 5 s), and
+	// only that: a handler may take longer (see bodyDeadline).
+	BodyReadTimeout time.Duration
 	// Mount lets domain packages add their routes to the same API.
 	Mount []func(api huma.API)
 	// Pages, when set, serves /console/ (and "/" redirects there): the
@@ -127,6 +131,9 @@ func New(deps Deps) *Server {
 	}
 	if deps.MaxBodyBytes <= 0 {
 		deps.MaxBodyBytes = 1 << 20
+	}
+	if deps.BodyReadTimeout <= 0 {
+		deps.BodyReadTimeout = 5 * time.Second
 	}
 	installErrors.Do(func() {
 		huma.NewErrorWithContext = newError(deps.Logger)
@@ -216,6 +223,7 @@ func New(deps Deps) *Server {
 	h = authenticate(deps.Users, h)
 	h = withRequestURL(deps.TrustProxy, h)
 	h = recoverJSON(deps.Logger, h)
+	h = bodyDeadline(deps.BodyReadTimeout, h)
 	h = logRequests(deps.Logger, metrics, h)
 	s.handler = h
 	return s
@@ -226,6 +234,9 @@ func setMaxBody(api huma.API, n int64) {
 		for _, op := range []*huma.Operation{item.Post, item.Put, item.Patch, item.Delete} {
 			if op != nil {
 				op.MaxBodyBytes = n
+				// bodyDeadline bounds the body's reading instead: Huma's
+				// deadline outlives the reading and cancels slow handlers.
+				op.BodyReadTimeout = -1
 			}
 		}
 	}
