@@ -446,3 +446,23 @@ func (tab *brTab) brCookie(name string) string {
 	}
 	return res.Cookies[i].Value
 }
+
+// brRequested reports whether the tab has asked for a URL containing part.
+func (tab *brTab) brRequested(part string) bool {
+	tab.mu.Lock()
+	defer tab.mu.Unlock()
+	for _, u := range tab.requests {
+		if strings.Contains(u, part) {
+			return true
+		}
+	}
+	return false
+}
+
+// brWait lets the page run for d: a poll interval while waiting on a
+// condition with a deadline, never a synchronisation by itself.
+func (tab *brTab) brWait(d time.Duration) {
+	ctx, cancel := tab.step()
+	defer cancel()
+	_, _ = chromedp.Run(ctx, chromedp.Sleep(d))
+}
