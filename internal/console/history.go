@@ -75,6 +75,8 @@ type historyRow struct {
 	First bool
 	Prev  int64
 	At    string
+	// Newest is the live state: reverting to it would change nothing.
+	Newest bool
 }
 
 type historyData struct {
@@ -129,6 +131,9 @@ func (c *Console) historyPage(w http.ResponseWriter, r *http.Request, s *session
 		return err
 	}
 	d.Pager = pagerFor(r, n, total)
+	if n == 1 && f.Before == nil && f.Field == "" && len(d.Rows) > 0 {
+		d.Rows[0].Newest = true
+	}
 	if len(list) > 0 {
 		d.B, d.A = list[0].ID, list[0].ID
 		if len(d.Rows) > 0 && d.Rows[0].Prev != 0 {

@@ -89,6 +89,8 @@ func TestHistoryPages(t *testing.T) {
 					p.lack(t, "revert-link")
 				} else {
 					p.need(t, `<a class="revert-link" href="`+revert+`">Revert to this</a>`)
+					// The newest version is the live state: nothing to revert to.
+					p.lack(t, `href="`+base+mkVersionID(newest)+`/revert"`)
 				}
 			}
 			// The first version made the resource; each other row names what changed.
