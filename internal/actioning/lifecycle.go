@@ -305,6 +305,9 @@ func refreshLoginPrevention(ctx context.Context, tx *db.Tx, user uuid.UUID) erro
 	switch {
 	case err == nil:
 		until = exp
+		if err := auth.EndSessionsOf(ctx, tx, user); err != nil {
+			return err
+		}
 	case isNoRows(err):
 		until, name = nil, ""
 	default:

@@ -36,6 +36,17 @@ func (s *Service) EndSession(ctx context.Context, secret string) error {
 	})
 }
 
+// EndSessionsOf deletes the user's console sessions inside tx: an action
+// that prevents login signs the user out for good, not just while it lasts.
+// API tokens stay; they are refused while the action lasts.
+func EndSessionsOf(ctx context.Context, tx *db.Tx, user uuid.UUID) error {
+	if _, err := tx.Exec(ctx, "DELETE FROM tokens WHERE description = ? AND user_id = (SELECT id FROM users WHERE uuid = ?)",
+		SessionDescription, user.String()); err != nil {
+		return fmt.Errorf("end sessions of user %s: %w", user, err)
+	}
+	return nil
+}
+
 func endSessions(ctx context.Context, tx *db.Tx, userID int64) error {
 	if _, err := tx.Exec(ctx, "DELETE FROM tokens WHERE user_id = ? AND description = ?", userID, SessionDescription); err != nil {
 		return fmt.Errorf("end sessions of user %d: %w", userID, err)
