@@ -3,8 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
@@ -61,50 +59,25 @@ func applicationFromFA(req FAApplicationRequest) (actioning.Application, error) 
 }
 
 func registerFAApplications(api huma.API, svc *actioning.Service) {
-	const tag = "FusionAuth: applications"
-	one := func(a *actioning.Application, err error) (*faApplicationOut, error) {
-		if err != nil {
-			return nil, err
-		}
-		out := &faApplicationOut{}
-		out.Body.Application = applicationToFA(a)
-		return out, nil
-	}
-	create := func(ctx context.Context, id uuid.UUID, req FAApplicationRequest) (*faApplicationOut, error) {
-		a, err := applicationFromFA(req)
-		if err != nil {
-			return nil, err
-		}
-		if a.TenantID == uuid.Nil {
-			// FusionAuth puts the application in the request's tenant.
-			if a.TenantID, err = faTenantScope(ctx); err != nil {
-				return nil, err
-			}
-		}
-		a.ID = id
-		return one(svc.CreateApplication(ctx, a))
-	}
-	huma.Register(api, faOp(http.MethodPost, "/api/application", "createApplication", "Create an application", tag),
-		func(ctx context.Context, in *struct{ Body FAApplicationRequest }) (*faApplicationOut, error) {
-			return create(ctx, uuid.Nil, in.Body)
-		})
-	huma.Register(api, faOp(http.MethodPost, "/api/application/{id}", "createApplicationWithId", "Create an application with the given id", tag),
-		func(ctx context.Context, in *struct {
-			FAOptionalIDPath
-			Body FAApplicationRequest
-		}) (*faApplicationOut, error) {
-			id, err := in.parse("applicationId")
+	c := faCRUD{api, "/api/application", "FusionAuth: applications"}
+	one := faOne(applicationToFA, func(o *faApplicationOut, a FAApplication) { o.Body.Application = a })
+	faCreate(c, "createApplication", "Create an application", "applicationId",
+		func(ctx context.Context, id uuid.UUID, req FAApplicationRequest) (*faApplicationOut, error) {
+			a, err := applicationFromFA(req)
 			if err != nil {
 				return nil, err
 			}
-			return create(ctx, id, in.Body)
-		})
-	huma.Register(api, faOp(http.MethodGet, "/api/application/{id}", "retrieveApplication", "Retrieve an application", tag, http.StatusNotFound),
-		func(ctx context.Context, in *FAIDPath) (*faApplicationOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
+			if a.TenantID == uuid.Nil {
+				// FusionAuth puts the application in the request's tenant.
+				if a.TenantID, err = faTenantScope(ctx); err != nil {
+					return nil, err
+				}
 			}
+			a.ID = id
+			return one(svc.CreateApplication(ctx, a))
+		})
+	faRetrieve(c, "retrieveApplication", "Retrieve an application",
+		func(ctx context.Context, id uuid.UUID) (*faApplicationOut, error) {
 			a, err := svc.GetApplication(ctx, id)
 			if err == nil {
 				var outside bool
@@ -115,11 +88,11 @@ func registerFAApplications(api huma.API, svc *actioning.Service) {
 			return one(a, err)
 		})
 
-	huma.Register(api, faOp(http.MethodGet, "/api/application", "retrieveApplications", "Retrieve the active (or inactive=true) applications", tag),
+	faList(c, "retrieveApplications", "Retrieve the active (or inactive=true) applications",
 		func(ctx context.Context, in *struct {
 			Inactive string `query:"inactive"`
-		}) (*faApplicationsOut, error) {
-			as, err := svc.ListApplications(ctx, strings.EqualFold(faQueryValue(in.Inactive), "true"))
+		}) ([]*actioning.Application, error) {
+			as, err := svc.ListApplications(ctx, faTrue(in.Inactive))
 			if err != nil {
 				return nil, err
 			}
@@ -136,10 +109,8 @@ func registerFAApplications(api huma.API, svc *actioning.Service) {
 				}
 				as = kept
 			}
-			out := &faApplicationsOut{}
-			out.Body.Applications = mapAll(as, applicationToFA)
-			return out, nil
-		})
+			return as, nil
+		}, applicationToFA, func(o *faApplicationsOut, as []FAApplication) { o.Body.Applications = as })
 	update := func(ctx context.Context, id uuid.UUID, req FAApplicationRequest) (*faApplicationOut, error) {
 		a, err := applicationFromFA(req)
 		if err != nil {
@@ -147,55 +118,20 @@ func registerFAApplications(api huma.API, svc *actioning.Service) {
 		}
 		return one(svc.UpdateApplication(ctx, id, a))
 	}
-	huma.Register(api, faOp(http.MethodPut, "/api/application/{id}", "updateApplication", "Replace an application, or reactivate it with reactivate=true", tag, http.StatusNotFound),
-		func(ctx context.Context, in *struct {
-			FAIDPath
-			Reactivate string `query:"reactivate"`
-			Body       *FAApplicationRequest
-		}) (*faApplicationOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			if strings.EqualFold(faQueryValue(in.Reactivate), "true") {
-				return one(svc.ReactivateApplication(ctx, id))
-			}
-			var req FAApplicationRequest
-			if in.Body != nil {
-				req = *in.Body
-			}
-			return update(ctx, id, req)
-		})
-	huma.Register(api, faOp(http.MethodPatch, "/api/application/{id}", "patchApplication", "Update an application by merging the body into it", tag, http.StatusNotFound),
-		func(ctx context.Context, in *struct {
-			FAIDPath
-			Body map[string]any
-		}) (*faApplicationOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
+	faUpdateOrReactivate(c, "updateApplication", "Replace an application, or reactivate it with reactivate=true",
+		func(ctx context.Context, id uuid.UUID) (*faApplicationOut, error) {
+			return one(svc.ReactivateApplication(ctx, id))
+		}, update)
+	faPatch(c, "patchApplication", "Update an application by merging the body into it", "application",
+		func(ctx context.Context, id uuid.UUID) (FAApplicationRequest, error) {
 			cur, err := svc.GetApplication(ctx, id)
 			if err != nil {
-				return nil, err
+				return FAApplicationRequest{}, err
 			}
-			var merged FAApplicationRequest
-			if err := faMerge(FAApplicationRequest{Application: ptr(applicationToFA(cur))}, in.Body, &merged, "application"); err != nil {
-				return nil, err
-			}
-			return update(ctx, id, merged)
-		})
-	huma.Register(api, faOp(http.MethodDelete, "/api/application/{id}", "deleteApplication", "Deactivate an application, or delete it with hardDelete=true", tag, http.StatusNotFound),
-		func(ctx context.Context, in *struct {
-			FAIDPath
-			HardDelete string `query:"hardDelete"`
-		}) (*struct{}, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			return nil, svc.DeleteApplication(ctx, id, strings.EqualFold(faQueryValue(in.HardDelete), "true"))
-		})
+			return FAApplicationRequest{Application: ptr(applicationToFA(cur))}, nil
+		}, update)
+	faSoftDelete(c, "deleteApplication", "Deactivate an application, or delete it with hardDelete=true",
+		func(ctx context.Context, id uuid.UUID, hard bool) error { return svc.DeleteApplication(ctx, id, hard) })
 }
 
 // FAEmailTemplate is FusionAuth's email template; heed renders it with Go
@@ -254,103 +190,40 @@ func templateFromFA(req FAEmailTemplateRequest) (actioning.Template, error) {
 }
 
 func registerFAEmailTemplates(api huma.API, svc *actioning.Service) {
-	const tag = "FusionAuth: email templates"
-	one := func(t *actioning.Template, err error) (*faTemplateOut, error) {
-		if err != nil {
-			return nil, err
-		}
-		out := &faTemplateOut{}
-		out.Body.EmailTemplate = templateToFA(t)
-		return out, nil
-	}
-	create := func(ctx context.Context, id uuid.UUID, req FAEmailTemplateRequest) (*faTemplateOut, error) {
+	c := faCRUD{api, "/api/email/template", "FusionAuth: email templates"}
+	one := faOne(templateToFA, func(o *faTemplateOut, t FAEmailTemplate) { o.Body.EmailTemplate = t })
+	faCreate(c, "createEmailTemplate", "Create an email template", "emailTemplateId",
+		func(ctx context.Context, id uuid.UUID, req FAEmailTemplateRequest) (*faTemplateOut, error) {
+			t, err := templateFromFA(req)
+			if err != nil {
+				return nil, err
+			}
+			t.ID = id
+			return one(svc.CreateTemplate(ctx, t))
+		})
+	faRetrieve(c, "retrieveEmailTemplate", "Retrieve an email template",
+		func(ctx context.Context, id uuid.UUID) (*faTemplateOut, error) { return one(svc.GetTemplate(ctx, id)) })
+
+	faList(c, "retrieveEmailTemplates", "Retrieve every email template",
+		func(ctx context.Context, _ *struct{}) ([]*actioning.Template, error) { return svc.ListTemplates(ctx) },
+		templateToFA, func(o *faTemplatesOut, ts []FAEmailTemplate) { o.Body.EmailTemplates = ts })
+	update := func(ctx context.Context, id uuid.UUID, req FAEmailTemplateRequest) (*faTemplateOut, error) {
 		t, err := templateFromFA(req)
 		if err != nil {
 			return nil, err
 		}
-		t.ID = id
-		return one(svc.CreateTemplate(ctx, t))
+		return one(svc.UpdateTemplate(ctx, id, t))
 	}
-	huma.Register(api, faOp(http.MethodPost, "/api/email/template", "createEmailTemplate", "Create an email template", tag),
-		func(ctx context.Context, in *struct{ Body FAEmailTemplateRequest }) (*faTemplateOut, error) {
-			return create(ctx, uuid.Nil, in.Body)
-		})
-	huma.Register(api, faOp(http.MethodPost, "/api/email/template/{id}", "createEmailTemplateWithId", "Create an email template with the given id", tag),
-		func(ctx context.Context, in *struct {
-			FAOptionalIDPath
-			Body FAEmailTemplateRequest
-		}) (*faTemplateOut, error) {
-			id, err := in.parse("emailTemplateId")
-			if err != nil {
-				return nil, err
-			}
-			return create(ctx, id, in.Body)
-		})
-	huma.Register(api, faOp(http.MethodGet, "/api/email/template/{id}", "retrieveEmailTemplate", "Retrieve an email template", tag, http.StatusNotFound),
-		func(ctx context.Context, in *FAIDPath) (*faTemplateOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			return one(svc.GetTemplate(ctx, id))
-		})
-
-	huma.Register(api, faOp(http.MethodGet, "/api/email/template", "retrieveEmailTemplates", "Retrieve every email template", tag),
-		func(ctx context.Context, _ *struct{}) (*faTemplatesOut, error) {
-			ts, err := svc.ListTemplates(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out := &faTemplatesOut{}
-			out.Body.EmailTemplates = mapAll(ts, templateToFA)
-			return out, nil
-		})
-	huma.Register(api, faOp(http.MethodPut, "/api/email/template/{id}", "updateEmailTemplate", "Replace an email template", tag, http.StatusNotFound),
-		func(ctx context.Context, in *struct {
-			FAIDPath
-			Body FAEmailTemplateRequest
-		}) (*faTemplateOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			t, err := templateFromFA(in.Body)
-			if err != nil {
-				return nil, err
-			}
-			return one(svc.UpdateTemplate(ctx, id, t))
-		})
-	huma.Register(api, faOp(http.MethodPatch, "/api/email/template/{id}", "patchEmailTemplate", "Update an email template by merging the body into it", tag, http.StatusNotFound),
-		func(ctx context.Context, in *struct {
-			FAIDPath
-			Body map[string]any
-		}) (*faTemplateOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
+	faUpdate(c, "updateEmailTemplate", "Replace an email template", update)
+	faPatch(c, "patchEmailTemplate", "Update an email template by merging the body into it", "emailTemplate",
+		func(ctx context.Context, id uuid.UUID) (FAEmailTemplateRequest, error) {
 			cur, err := svc.GetTemplate(ctx, id)
 			if err != nil {
-				return nil, err
+				return FAEmailTemplateRequest{}, err
 			}
-			var merged FAEmailTemplateRequest
-			if err := faMerge(FAEmailTemplateRequest{EmailTemplate: ptr(templateToFA(cur))}, in.Body, &merged, "emailTemplate"); err != nil {
-				return nil, err
-			}
-			t, err := templateFromFA(merged)
-			if err != nil {
-				return nil, err
-			}
-			return one(svc.UpdateTemplate(ctx, id, t))
-		})
-	huma.Register(api, faOp(http.MethodDelete, "/api/email/template/{id}", "deleteEmailTemplate", "Delete an email template no action uses", tag, http.StatusNotFound),
-		func(ctx context.Context, in *FAIDPath) (*struct{}, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			return nil, svc.DeleteTemplate(ctx, id)
-		})
+			return FAEmailTemplateRequest{EmailTemplate: ptr(templateToFA(cur))}, nil
+		}, update)
+	faDelete(c, "deleteEmailTemplate", "Delete an email template no action uses", svc.DeleteTemplate)
 }
 
 type faApplicationsOut struct {

@@ -53,91 +53,36 @@ func keyFromFA(req FAKeyRequest) (events.Key, error) {
 }
 
 func registerFAKeys(api huma.API, svc *events.Service) {
-	one := func(k *events.Key, err error) (*faKeyOut, error) {
-		if err != nil {
-			return nil, err
-		}
-		out := &faKeyOut{}
-		out.Body.Key = keyToFA(k)
-		return out, nil
-	}
+	c := faCRUD{api, "/api/key", tagKeys}
+	one := faOne(keyToFA, func(o *faKeyOut, k FAKey) { o.Body.Key = k })
 	for _, verb := range []struct {
 		name, path string
 		do         func(context.Context, events.Key) (*events.Key, error)
 	}{{"generateKey", "/api/key/generate", svc.GenerateKey}, {"importKey", "/api/key/import", svc.ImportKey}} {
-		do := func(ctx context.Context, id uuid.UUID, req FAKeyRequest) (*faKeyOut, error) {
-			k, err := keyFromFA(req)
-			if err != nil {
-				return nil, err
-			}
-			k.ID = id
-			return one(verb.do(ctx, k))
-		}
-		huma.Register(api, faOp(http.MethodPost, verb.path, verb.name, "Generate or import an HMAC key", tagKeys),
-			func(ctx context.Context, in *struct{ Body FAKeyRequest }) (*faKeyOut, error) {
-				return do(ctx, uuid.Nil, in.Body)
-			})
-		huma.Register(api, faOp(http.MethodPost, verb.path+"/{id}", verb.name+"WithId", "Generate or import an HMAC key with the given id", tagKeys),
-			func(ctx context.Context, in *struct {
-				FAOptionalIDPath
-				Body FAKeyRequest
-			}) (*faKeyOut, error) {
-				id, err := in.parse("keyId")
+		faCreate(faCRUD{api, verb.path, tagKeys}, verb.name, "Generate or import an HMAC key", "keyId",
+			func(ctx context.Context, id uuid.UUID, req FAKeyRequest) (*faKeyOut, error) {
+				k, err := keyFromFA(req)
 				if err != nil {
 					return nil, err
 				}
-				return do(ctx, id, in.Body)
+				k.ID = id
+				return one(verb.do(ctx, k))
 			})
 	}
-	huma.Register(api, faOp(http.MethodGet, "/api/key/{id}", "retrieveKey", "Retrieve a key (without its secret)", tagKeys, http.StatusNotFound),
-		func(ctx context.Context, in *FAIDPath) (*faKeyOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			return one(svc.GetKey(ctx, id))
-		})
-	huma.Register(api, faOp(http.MethodGet, "/api/key", "retrieveKeys", "Retrieve every key (without secrets)", tagKeys),
-		func(ctx context.Context, _ *struct{}) (*struct {
-			Body struct {
-				Keys []FAKey `json:"keys"`
-			}
-		}, error) {
-			ks, err := svc.ListKeys(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out := &struct {
-				Body struct {
-					Keys []FAKey `json:"keys"`
-				}
-			}{}
-			out.Body.Keys = mapAll(ks, keyToFA)
-			return out, nil
-		})
-	huma.Register(api, faOp(http.MethodPut, "/api/key/{id}", "updateKey", "Rename a key", tagKeys, http.StatusNotFound),
-		func(ctx context.Context, in *struct {
-			FAIDPath
-			Body FAKeyRequest
-		}) (*faKeyOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			k, err := keyFromFA(in.Body)
+	faRetrieve(c, "retrieveKey", "Retrieve a key (without its secret)",
+		func(ctx context.Context, id uuid.UUID) (*faKeyOut, error) { return one(svc.GetKey(ctx, id)) })
+	faList(c, "retrieveKeys", "Retrieve every key (without secrets)",
+		func(ctx context.Context, _ *struct{}) ([]*events.Key, error) { return svc.ListKeys(ctx) },
+		keyToFA, func(o *faKeysOut, ks []FAKey) { o.Body.Keys = ks })
+	faUpdate(c, "updateKey", "Rename a key",
+		func(ctx context.Context, id uuid.UUID, req FAKeyRequest) (*faKeyOut, error) {
+			k, err := keyFromFA(req)
 			if err != nil {
 				return nil, err
 			}
 			return one(svc.UpdateKey(ctx, id, k.Name))
 		})
-	huma.Register(api, faOp(http.MethodDelete, "/api/key/{id}", "deleteKey", "Delete a key no webhook signs with", tagKeys, http.StatusNotFound),
-		func(ctx context.Context, in *FAIDPath) (*struct{}, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			return nil, svc.DeleteKey(ctx, id)
-		})
+	faDelete(c, "deleteKey", "Delete a key no webhook signs with", svc.DeleteKey)
 	huma.Register(api, huma.Operation{OperationID: "retrieveJsonWebKeySet", Method: http.MethodGet, Path: "/.well-known/jwks.json",
 		Summary: "The public keys (heed keeps HMAC keys only, so the set is empty)", Tags: []string{tagKeys}},
 		func(ctx context.Context, _ *struct{}) (*struct {
@@ -153,4 +98,13 @@ func registerFAKeys(api huma.API, svc *events.Service) {
 			out.Body.Keys = []map[string]string{}
 			return out, nil
 		})
+}
+
+// faKeysOut is an alias, not a defined type: the response body stays
+// anonymous, so the document names its schema after the operation
+// (RetrieveKeysResponse).
+type faKeysOut = struct {
+	Body struct {
+		Keys []FAKey `json:"keys"`
+	}
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
@@ -93,111 +92,46 @@ func tenantFromFA(req FATenantRequest) (events.Tenant, error) {
 }
 
 func registerFATenants(api huma.API, svc *events.Service) {
-	one := func(t *events.Tenant, err error) (*faTenantOut, error) {
-		if err != nil {
-			return nil, err
-		}
-		out := &faTenantOut{}
-		out.Body.Tenant = tenantToFA(t)
-		return out, nil
-	}
-	create := func(ctx context.Context, id uuid.UUID, req FATenantRequest) (*faTenantOut, error) {
+	c := faCRUD{api, "/api/tenant", tagTenants}
+	one := faOne(tenantToFA, func(o *faTenantOut, t FATenant) { o.Body.Tenant = t })
+	faCreate(c, "createTenant", "Create a tenant", "tenantId",
+		func(ctx context.Context, id uuid.UUID, req FATenantRequest) (*faTenantOut, error) {
+			t, err := tenantFromFA(req)
+			if err != nil {
+				return nil, err
+			}
+			t.ID = id
+			return one(svc.CreateTenant(ctx, t))
+		})
+	faRetrieve(c, "retrieveTenant", "Retrieve a tenant",
+		func(ctx context.Context, id uuid.UUID) (*faTenantOut, error) { return one(svc.GetTenant(ctx, id)) })
+	faList(c, "retrieveTenants", "Retrieve every tenant",
+		func(ctx context.Context, _ *struct{}) ([]*events.Tenant, error) { return svc.ListTenants(ctx) },
+		tenantToFA, func(o *faTenantsOut, ts []FATenant) { o.Body.Tenants = ts })
+	update := func(ctx context.Context, id uuid.UUID, req FATenantRequest) (*faTenantOut, error) {
 		t, err := tenantFromFA(req)
 		if err != nil {
 			return nil, err
 		}
-		t.ID = id
-		return one(svc.CreateTenant(ctx, t))
+		return one(svc.UpdateTenant(ctx, id, t))
 	}
-	huma.Register(api, faOp(http.MethodPost, "/api/tenant", "createTenant", "Create a tenant", tagTenants),
-		func(ctx context.Context, in *struct{ Body FATenantRequest }) (*faTenantOut, error) {
-			return create(ctx, uuid.Nil, in.Body)
-		})
-	huma.Register(api, faOp(http.MethodPost, "/api/tenant/{id}", "createTenantWithId", "Create a tenant with the given id", tagTenants),
-		func(ctx context.Context, in *struct {
-			FAOptionalIDPath
-			Body FATenantRequest
-		}) (*faTenantOut, error) {
-			id, err := in.parse("tenantId")
-			if err != nil {
-				return nil, err
-			}
-			return create(ctx, id, in.Body)
-		})
-	huma.Register(api, faOp(http.MethodGet, "/api/tenant/{id}", "retrieveTenant", "Retrieve a tenant", tagTenants, http.StatusNotFound),
-		func(ctx context.Context, in *FAIDPath) (*faTenantOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			return one(svc.GetTenant(ctx, id))
-		})
-	huma.Register(api, faOp(http.MethodGet, "/api/tenant", "retrieveTenants", "Retrieve every tenant", tagTenants),
-		func(ctx context.Context, _ *struct{}) (*struct {
-			Body struct {
-				Tenants []FATenant `json:"tenants"`
-			}
-		}, error) {
-			ts, err := svc.ListTenants(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out := &struct {
-				Body struct {
-					Tenants []FATenant `json:"tenants"`
-				}
-			}{}
-			out.Body.Tenants = mapAll(ts, tenantToFA)
-			return out, nil
-		})
-	registerFATenantUpdates(api, svc, one)
-}
-
-func registerFATenantUpdates(api huma.API, svc *events.Service, one func(*events.Tenant, error) (*faTenantOut, error)) {
-	huma.Register(api, faOp(http.MethodPut, "/api/tenant/{id}", "updateTenant", "Replace a tenant", tagTenants, http.StatusNotFound),
-		func(ctx context.Context, in *struct {
-			FAIDPath
-			Body FATenantRequest
-		}) (*faTenantOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			t, err := tenantFromFA(in.Body)
-			if err != nil {
-				return nil, err
-			}
-			return one(svc.UpdateTenant(ctx, id, t))
-		})
-	huma.Register(api, faOp(http.MethodPatch, "/api/tenant/{id}", "patchTenant", "Update a tenant by merging the body into it", tagTenants, http.StatusNotFound),
-		func(ctx context.Context, in *struct {
-			FAIDPath
-			Body map[string]any
-		}) (*faTenantOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
+	faUpdate(c, "updateTenant", "Replace a tenant", update)
+	faPatch(c, "patchTenant", "Update a tenant by merging the body into it", "tenant",
+		func(ctx context.Context, id uuid.UUID) (FATenantRequest, error) {
 			cur, err := svc.GetTenant(ctx, id)
 			if err != nil {
-				return nil, err
+				return FATenantRequest{}, err
 			}
-			var merged FATenantRequest
-			if err := faMerge(FATenantRequest{Tenant: ptr(tenantToFA(cur))}, in.Body, &merged, "tenant"); err != nil {
-				return nil, err
-			}
-			t, err := tenantFromFA(merged)
-			if err != nil {
-				return nil, err
-			}
-			return one(svc.UpdateTenant(ctx, id, t))
-		})
-	huma.Register(api, faOp(http.MethodDelete, "/api/tenant/{id}", "deleteTenant", "Delete a tenant (not the default one)", tagTenants, http.StatusNotFound),
-		func(ctx context.Context, in *FAIDPath) (*struct{}, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			return nil, svc.DeleteTenant(ctx, id)
-		})
+			return FATenantRequest{Tenant: ptr(tenantToFA(cur))}, nil
+		}, update)
+	faDelete(c, "deleteTenant", "Delete a tenant (not the default one)", svc.DeleteTenant)
+}
+
+// faTenantsOut is an alias, not a defined type: the response body stays
+// anonymous, so the document names its schema after the operation
+// (RetrieveTenantsResponse).
+type faTenantsOut = struct {
+	Body struct {
+		Tenants []FATenant `json:"tenants"`
+	}
 }

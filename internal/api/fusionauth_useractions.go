@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"net/http"
-	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
@@ -119,124 +117,54 @@ func definitionFromFA(in *FAUserAction) (actioning.Definition, error) {
 }
 
 func registerFAUserActions(api huma.API, svc *actioning.Service) {
-	one := func(d *actioning.Definition, err error) (*faUserActionOut, error) {
-		if err != nil {
-			return nil, err
-		}
-		out := &faUserActionOut{}
-		out.Body.UserAction = definitionToFA(d)
-		return out, nil
-	}
-	create := func(ctx context.Context, id uuid.UUID, req FAUserActionRequest) (*faUserActionOut, error) {
-		d, err := definitionFromFA(req.UserAction)
-		if err != nil {
-			return nil, err
-		}
-		d.ID = id
-		return one(svc.CreateDefinition(ctx, d))
-	}
-	huma.Register(api, faOp(http.MethodPost, "/api/user-action", "createUserAction", "Create a user action", tagUserActions),
-		func(ctx context.Context, in *struct{ Body FAUserActionRequest }) (*faUserActionOut, error) {
-			return create(ctx, uuid.Nil, in.Body)
-		})
-	huma.Register(api, faOp(http.MethodPost, "/api/user-action/{id}", "createUserActionWithId", "Create a user action with the given id", tagUserActions),
-		func(ctx context.Context, in *struct {
-			FAOptionalIDPath
-			Body FAUserActionRequest
-		}) (*faUserActionOut, error) {
-			id, err := in.parse("userActionId")
-			if err != nil {
-				return nil, err
-			}
-			return create(ctx, id, in.Body)
-		})
-	huma.Register(api, faOp(http.MethodGet, "/api/user-action/{id}", "retrieveUserAction", "Retrieve a user action, active or not", tagUserActions, http.StatusNotFound),
-		func(ctx context.Context, in *FAIDPath) (*faUserActionOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			return one(svc.GetDefinition(ctx, id))
-		})
-
-	huma.Register(api, faOp(http.MethodGet, "/api/user-action", "retrieveUserActions", "Retrieve the active (or, with inactive=true, the inactive) user actions", tagUserActions),
-		func(ctx context.Context, in *struct {
-			Inactive string `query:"inactive" doc:"true lists the inactive (soft-deleted) actions."`
-		}) (*faUserActionsOut, error) {
-			ds, err := svc.ListDefinitions(ctx, strings.EqualFold(faQueryValue(in.Inactive), "true"))
-			if err != nil {
-				return nil, err
-			}
-			out := &faUserActionsOut{}
-			out.Body.UserActions = mapAll(ds, definitionToFA)
-			return out, nil
-		})
-	registerFAUserActionUpdates(api, svc, one)
-}
-
-func registerFAUserActionUpdates(api huma.API, svc *actioning.Service, one func(*actioning.Definition, error) (*faUserActionOut, error)) {
-	huma.Register(api, faOp(http.MethodPut, "/api/user-action/{id}", "updateUserAction",
-		"Replace a user action, or reactivate it with reactivate=true (no body)", tagUserActions, http.StatusNotFound),
-		func(ctx context.Context, in *struct {
-			FAIDPath
-			Reactivate string `query:"reactivate"`
-			Body       *FAUserActionRequest
-		}) (*faUserActionOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			if strings.EqualFold(faQueryValue(in.Reactivate), "true") {
-				return one(svc.SetDefinitionActive(ctx, id, true))
-			}
-			var req FAUserActionRequest
-			if in.Body != nil {
-				req = *in.Body
-			}
+	c := faCRUD{api, "/api/user-action", tagUserActions}
+	one := faOne(definitionToFA, func(o *faUserActionOut, d FAUserAction) { o.Body.UserAction = d })
+	faCreate(c, "createUserAction", "Create a user action", "userActionId",
+		func(ctx context.Context, id uuid.UUID, req FAUserActionRequest) (*faUserActionOut, error) {
 			d, err := definitionFromFA(req.UserAction)
 			if err != nil {
 				return nil, err
 			}
-			return one(svc.UpdateDefinition(ctx, id, d))
+			d.ID = id
+			return one(svc.CreateDefinition(ctx, d))
 		})
-	huma.Register(api, faOp(http.MethodPatch, "/api/user-action/{id}", "patchUserAction", "Update a user action by merging the body into it", tagUserActions, http.StatusNotFound),
+	faRetrieve(c, "retrieveUserAction", "Retrieve a user action, active or not",
+		func(ctx context.Context, id uuid.UUID) (*faUserActionOut, error) {
+			return one(svc.GetDefinition(ctx, id))
+		})
+
+	faList(c, "retrieveUserActions", "Retrieve the active (or, with inactive=true, the inactive) user actions",
 		func(ctx context.Context, in *struct {
-			FAIDPath
-			Body map[string]any
-		}) (*faUserActionOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
+			Inactive string `query:"inactive" doc:"true lists the inactive (soft-deleted) actions."`
+		}) ([]*actioning.Definition, error) {
+			return svc.ListDefinitions(ctx, faTrue(in.Inactive))
+		}, definitionToFA, func(o *faUserActionsOut, ds []FAUserAction) { o.Body.UserActions = ds })
+	update := func(ctx context.Context, id uuid.UUID, req FAUserActionRequest) (*faUserActionOut, error) {
+		d, err := definitionFromFA(req.UserAction)
+		if err != nil {
+			return nil, err
+		}
+		return one(svc.UpdateDefinition(ctx, id, d))
+	}
+	faUpdateOrReactivate(c, "updateUserAction", "Replace a user action, or reactivate it with reactivate=true (no body)",
+		func(ctx context.Context, id uuid.UUID) (*faUserActionOut, error) {
+			return one(svc.SetDefinitionActive(ctx, id, true))
+		}, update)
+	faPatch(c, "patchUserAction", "Update a user action by merging the body into it", "userAction",
+		func(ctx context.Context, id uuid.UUID) (FAUserActionRequest, error) {
 			cur, err := svc.GetDefinition(ctx, id)
 			if err != nil {
-				return nil, err
+				return FAUserActionRequest{}, err
 			}
-			var merged FAUserActionRequest
-			if err := faMerge(FAUserActionRequest{UserAction: ptr(definitionToFA(cur))}, in.Body, &merged, "userAction"); err != nil {
-				return nil, err
+			return FAUserActionRequest{UserAction: ptr(definitionToFA(cur))}, nil
+		}, update)
+	faSoftDelete(c, "deleteUserAction", "Deactivate a user action, or with hardDelete=true delete it and every instance of it",
+		func(ctx context.Context, id uuid.UUID, hard bool) error {
+			if hard {
+				return svc.DeleteDefinition(ctx, id)
 			}
-			d, err := definitionFromFA(merged.UserAction)
-			if err != nil {
-				return nil, err
-			}
-			return one(svc.UpdateDefinition(ctx, id, d))
-		})
-	huma.Register(api, faOp(http.MethodDelete, "/api/user-action/{id}", "deleteUserAction",
-		"Deactivate a user action, or with hardDelete=true delete it and every instance of it", tagUserActions, http.StatusNotFound),
-		func(ctx context.Context, in *struct {
-			FAIDPath
-			HardDelete string `query:"hardDelete"`
-		}) (*struct{}, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			if strings.EqualFold(faQueryValue(in.HardDelete), "true") {
-				return nil, svc.DeleteDefinition(ctx, id)
-			}
-			_, err = svc.SetDefinitionActive(ctx, id, false)
-			return nil, err
+			_, err := svc.SetDefinitionActive(ctx, id, false)
+			return err
 		})
 }
 
@@ -278,103 +206,40 @@ func reasonFromFA(req FAUserActionReasonRequest) (actioning.Reason, error) {
 }
 
 func registerFAReasons(api huma.API, svc *actioning.Service) {
-	one := func(r *actioning.Reason, err error) (*faReasonOut, error) {
-		if err != nil {
-			return nil, err
-		}
-		out := &faReasonOut{}
-		out.Body.UserActionReason = reasonToFA(r)
-		return out, nil
-	}
-	create := func(ctx context.Context, id uuid.UUID, req FAUserActionReasonRequest) (*faReasonOut, error) {
+	c := faCRUD{api, "/api/user-action-reason", "FusionAuth: user action reasons"}
+	one := faOne(reasonToFA, func(o *faReasonOut, r FAUserActionReason) { o.Body.UserActionReason = r })
+	faCreate(c, "createUserActionReason", "Create a reason", "userActionReasonId",
+		func(ctx context.Context, id uuid.UUID, req FAUserActionReasonRequest) (*faReasonOut, error) {
+			r, err := reasonFromFA(req)
+			if err != nil {
+				return nil, err
+			}
+			r.ID = id
+			return one(svc.CreateReason(ctx, r))
+		})
+	faRetrieve(c, "retrieveUserActionReason", "Retrieve a reason",
+		func(ctx context.Context, id uuid.UUID) (*faReasonOut, error) { return one(svc.GetReason(ctx, id)) })
+
+	faList(c, "retrieveUserActionReasons", "Retrieve every reason, by code",
+		func(ctx context.Context, _ *struct{}) ([]*actioning.Reason, error) { return svc.ListReasons(ctx) },
+		reasonToFA, func(o *faReasonsOut, rs []FAUserActionReason) { o.Body.UserActionReasons = rs })
+	update := func(ctx context.Context, id uuid.UUID, req FAUserActionReasonRequest) (*faReasonOut, error) {
 		r, err := reasonFromFA(req)
 		if err != nil {
 			return nil, err
 		}
-		r.ID = id
-		return one(svc.CreateReason(ctx, r))
+		return one(svc.UpdateReason(ctx, id, r))
 	}
-	const tag = "FusionAuth: user action reasons"
-	huma.Register(api, faOp(http.MethodPost, "/api/user-action-reason", "createUserActionReason", "Create a reason", tag),
-		func(ctx context.Context, in *struct{ Body FAUserActionReasonRequest }) (*faReasonOut, error) {
-			return create(ctx, uuid.Nil, in.Body)
-		})
-	huma.Register(api, faOp(http.MethodPost, "/api/user-action-reason/{id}", "createUserActionReasonWithId", "Create a reason with the given id", tag),
-		func(ctx context.Context, in *struct {
-			FAOptionalIDPath
-			Body FAUserActionReasonRequest
-		}) (*faReasonOut, error) {
-			id, err := in.parse("userActionReasonId")
-			if err != nil {
-				return nil, err
-			}
-			return create(ctx, id, in.Body)
-		})
-	huma.Register(api, faOp(http.MethodGet, "/api/user-action-reason/{id}", "retrieveUserActionReason", "Retrieve a reason", tag, http.StatusNotFound),
-		func(ctx context.Context, in *FAIDPath) (*faReasonOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			return one(svc.GetReason(ctx, id))
-		})
-
-	huma.Register(api, faOp(http.MethodGet, "/api/user-action-reason", "retrieveUserActionReasons", "Retrieve every reason, by code", tag),
-		func(ctx context.Context, _ *struct{}) (*faReasonsOut, error) {
-			rs, err := svc.ListReasons(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out := &faReasonsOut{}
-			out.Body.UserActionReasons = mapAll(rs, reasonToFA)
-			return out, nil
-		})
-	huma.Register(api, faOp(http.MethodPut, "/api/user-action-reason/{id}", "updateUserActionReason", "Replace a reason", tag, http.StatusNotFound),
-		func(ctx context.Context, in *struct {
-			FAIDPath
-			Body FAUserActionReasonRequest
-		}) (*faReasonOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			r, err := reasonFromFA(in.Body)
-			if err != nil {
-				return nil, err
-			}
-			return one(svc.UpdateReason(ctx, id, r))
-		})
-	huma.Register(api, faOp(http.MethodPatch, "/api/user-action-reason/{id}", "patchUserActionReason", "Update a reason by merging the body into it", tag, http.StatusNotFound),
-		func(ctx context.Context, in *struct {
-			FAIDPath
-			Body map[string]any
-		}) (*faReasonOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
+	faUpdate(c, "updateUserActionReason", "Replace a reason", update)
+	faPatch(c, "patchUserActionReason", "Update a reason by merging the body into it", "userActionReason",
+		func(ctx context.Context, id uuid.UUID) (FAUserActionReasonRequest, error) {
 			cur, err := svc.GetReason(ctx, id)
 			if err != nil {
-				return nil, err
+				return FAUserActionReasonRequest{}, err
 			}
-			var merged FAUserActionReasonRequest
-			if err := faMerge(FAUserActionReasonRequest{UserActionReason: ptr(reasonToFA(cur))}, in.Body, &merged, "userActionReason"); err != nil {
-				return nil, err
-			}
-			r, err := reasonFromFA(merged)
-			if err != nil {
-				return nil, err
-			}
-			return one(svc.UpdateReason(ctx, id, r))
-		})
-	huma.Register(api, faOp(http.MethodDelete, "/api/user-action-reason/{id}", "deleteUserActionReason", "Delete a reason (past actions keep it)", tag, http.StatusNotFound),
-		func(ctx context.Context, in *FAIDPath) (*struct{}, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			return nil, svc.DeleteReason(ctx, id)
-		})
+			return FAUserActionReasonRequest{UserActionReason: ptr(reasonToFA(cur))}, nil
+		}, update)
+	faDelete(c, "deleteUserActionReason", "Delete a reason (past actions keep it)", svc.DeleteReason)
 }
 
 type faUserActionsOut struct {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"net/http"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -118,6 +117,7 @@ func userInputFromFA(req FAUserRequest, creating bool) (auth.UserInput, error) {
 }
 
 func registerFAUsers(api huma.API, d *db.DB, users *auth.Service) {
+	c := faCRUD{api, "/api/user", tagFAUsers}
 	one := func(u *auth.User, err error) (*faUserOut, error) {
 		if err != nil {
 			return nil, faUserError(err)
@@ -132,49 +132,31 @@ func registerFAUsers(api huma.API, d *db.DB, users *auth.Service) {
 		}
 		return nil
 	}
-	create := func(ctx context.Context, id uuid.UUID, req FAUserRequest) (*faUserOut, error) {
-		if err := scoped(ctx); err != nil {
-			return nil, errs.Coded("invalid", "tenantId", "heed's users all belong to the default tenant.")
-		}
-		in, err := userInputFromFA(req, true)
-		if err != nil {
-			return nil, err
-		}
-		if id != uuid.Nil {
-			in.UUID = &id
-		}
-		return one(users.CreateUser(ctx, auth.UserFrom(ctx), in))
-	}
-	huma.Register(api, faOp(http.MethodPost, "/api/user", "createUser", "Create a heed user", tagFAUsers),
-		func(ctx context.Context, in *struct{ Body FAUserRequest }) (*faUserOut, error) {
-			return create(ctx, uuid.Nil, in.Body)
-		})
-	huma.Register(api, faOp(http.MethodPost, "/api/user/{id}", "createUserWithId", "Create a heed user with the given id", tagFAUsers),
-		func(ctx context.Context, in *struct {
-			FAOptionalIDPath
-			Body FAUserRequest
-		}) (*faUserOut, error) {
-			id, err := in.parse("userId")
+	faCreate(c, "createUser", "Create a heed user", "userId",
+		func(ctx context.Context, id uuid.UUID, req FAUserRequest) (*faUserOut, error) {
+			if err := scoped(ctx); err != nil {
+				return nil, errs.Coded("invalid", "tenantId", "heed's users all belong to the default tenant.")
+			}
+			in, err := userInputFromFA(req, true)
 			if err != nil {
 				return nil, err
 			}
-			return create(ctx, id, in.Body)
-		})
-	huma.Register(api, faOp(http.MethodGet, "/api/user/{id}", "retrieveUser", "Retrieve a heed user in FusionAuth's shape", tagFAUsers, http.StatusNotFound),
-		func(ctx context.Context, in *FAIDPath) (*faUserOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
+			if id != uuid.Nil {
+				in.UUID = &id
 			}
+			return one(users.CreateUser(ctx, auth.UserFrom(ctx), in))
+		})
+	faRetrieve(c, "retrieveUser", "Retrieve a heed user in FusionAuth's shape",
+		func(ctx context.Context, id uuid.UUID) (*faUserOut, error) {
 			if err := scoped(ctx); err != nil {
 				return nil, err
 			}
 			return one(auth.UserByUUID(ctx, d.Reader(), id))
 		})
-	registerFAUserUpdates(api, d, users, one, scoped)
+	registerFAUserUpdates(c, d, users, one, scoped)
 }
 
-func registerFAUserUpdates(api huma.API, d *db.DB, users *auth.Service, one func(*auth.User, error) (*faUserOut, error), scoped func(context.Context) error) {
+func registerFAUserUpdates(c faCRUD, d *db.DB, users *auth.Service, one func(*auth.User, error) (*faUserOut, error), scoped func(context.Context) error) {
 	update := func(ctx context.Context, id uuid.UUID, req FAUserRequest) (*faUserOut, error) {
 		in, err := userInputFromFA(req, false)
 		if err != nil {
@@ -185,67 +167,39 @@ func registerFAUserUpdates(api huma.API, d *db.DB, users *auth.Service, one func
 	active := func(ctx context.Context, id uuid.UUID, v bool) (*auth.User, error) {
 		return users.UpdateUser(ctx, auth.UserFrom(ctx), id, auth.UserInput{IsActive: &v})
 	}
-	huma.Register(api, faOp(http.MethodPut, "/api/user/{id}", "updateUser", "Replace a user's profile, or reactivate the user with reactivate=true", tagFAUsers, http.StatusNotFound),
-		func(ctx context.Context, in *struct {
-			FAIDPath
-			Reactivate string `query:"reactivate"`
-			Body       *FAUserRequest
-		}) (*faUserOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
+	faUpdateOrReactivate(c, "updateUser", "Replace a user's profile, or reactivate the user with reactivate=true",
+		func(ctx context.Context, id uuid.UUID) (*faUserOut, error) {
 			if err := scoped(ctx); err != nil {
 				return nil, err
 			}
-			if strings.EqualFold(faQueryValue(in.Reactivate), "true") {
-				return one(active(ctx, id, true))
-			}
-			var req FAUserRequest
-			if in.Body != nil {
-				req = *in.Body
+			return one(active(ctx, id, true))
+		},
+		func(ctx context.Context, id uuid.UUID, req FAUserRequest) (*faUserOut, error) {
+			if err := scoped(ctx); err != nil {
+				return nil, err
 			}
 			return update(ctx, id, req)
 		})
-	huma.Register(api, faOp(http.MethodPatch, "/api/user/{id}", "patchUser", "Update a user by merging the body into it", tagFAUsers, http.StatusNotFound),
-		func(ctx context.Context, in *struct {
-			FAIDPath
-			Body map[string]any
-		}) (*faUserOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
+	faPatch(c, "patchUser", "Update a user by merging the body into it", "user",
+		func(ctx context.Context, id uuid.UUID) (FAUserRequest, error) {
 			if err := scoped(ctx); err != nil {
-				return nil, err
+				return FAUserRequest{}, err
 			}
 			cur, err := auth.UserByUUID(ctx, d.Reader(), id)
 			if err != nil {
-				return nil, err
+				return FAUserRequest{}, err
 			}
-			var merged FAUserRequest
-			if err := faMerge(FAUserRequest{User: ptr(userToFA(cur))}, in.Body, &merged, "user"); err != nil {
-				return nil, err
-			}
-			return update(ctx, id, merged)
-		})
-	huma.Register(api, faOp(http.MethodDelete, "/api/user/{id}", "deleteUser",
-		"Deactivate a user (heed keeps users for their audit trail: hardDelete=true is refused)", tagFAUsers, http.StatusNotFound),
-		func(ctx context.Context, in *struct {
-			FAIDPath
-			HardDelete string `query:"hardDelete"`
-		}) (*struct{}, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
+			return FAUserRequest{User: ptr(userToFA(cur))}, nil
+		}, update)
+	faSoftDelete(c, "deleteUser", "Deactivate a user (heed keeps users for their audit trail: hardDelete=true is refused)",
+		func(ctx context.Context, id uuid.UUID, hard bool) error {
 			if err := scoped(ctx); err != nil {
-				return nil, err
+				return err
 			}
-			if strings.EqualFold(faQueryValue(in.HardDelete), "true") {
-				return nil, errs.Coded("invalid", "hardDelete", "heed keeps users for their audit trail; deactivate the user instead.")
+			if hard {
+				return errs.Coded("invalid", "hardDelete", "heed keeps users for their audit trail; deactivate the user instead.")
 			}
-			_, err = active(ctx, id, false)
-			return nil, err
+			_, err := active(ctx, id, false)
+			return err
 		})
 }

@@ -53,10 +53,6 @@ type FAWebhookRequest struct {
 	Webhook *FAWebhook `json:"webhook,omitempty"`
 }
 
-type faWebhookBody struct {
-	Body FAWebhookRequest
-}
-
 type faWebhookOut struct {
 	Body struct {
 		Webhook FAWebhook `json:"webhook"`
@@ -147,119 +143,40 @@ func webhookFromFA(in *FAWebhook) (events.Webhook, error) {
 }
 
 func registerFAWebhooks(api huma.API, svc *events.Service) {
-	one := func(w *events.Webhook) *faWebhookOut {
-		out := &faWebhookOut{}
-		out.Body.Webhook = webhookToFA(w)
-		return out
-	}
-	create := func(ctx context.Context, id uuid.UUID, req FAWebhookRequest) (*faWebhookOut, error) {
+	c := faCRUD{api, "/api/webhook", tagWebhooks}
+	one := faOne(webhookToFA, func(o *faWebhookOut, w FAWebhook) { o.Body.Webhook = w })
+	faCreate(c, "createWebhook", "Create a webhook", "webhookId",
+		func(ctx context.Context, id uuid.UUID, req FAWebhookRequest) (*faWebhookOut, error) {
+			w, err := webhookFromFA(req.Webhook)
+			if err != nil {
+				return nil, err
+			}
+			w.ID = id
+			return one(svc.CreateWebhook(ctx, w))
+		})
+	faRetrieve(c, "retrieveWebhook", "Retrieve a webhook",
+		func(ctx context.Context, id uuid.UUID) (*faWebhookOut, error) { return one(svc.GetWebhook(ctx, id)) })
+	faList(c, "retrieveWebhooks", "Retrieve every webhook",
+		func(ctx context.Context, _ *struct{}) ([]*events.Webhook, error) { return svc.ListWebhooks(ctx) },
+		webhookToFA, func(o *faWebhooksOut, ws []FAWebhook) { o.Body.Webhooks = ws })
+	update := func(ctx context.Context, id uuid.UUID, req FAWebhookRequest) (*faWebhookOut, error) {
 		w, err := webhookFromFA(req.Webhook)
 		if err != nil {
 			return nil, err
 		}
-		w.ID = id
-		created, err := svc.CreateWebhook(ctx, w)
-		if err != nil {
-			return nil, err
-		}
-		return one(created), nil
+		return one(svc.UpdateWebhook(ctx, id, w))
 	}
-	huma.Register(api, faOp(http.MethodPost, "/api/webhook", "createWebhook", "Create a webhook", tagWebhooks),
-		func(ctx context.Context, in *faWebhookBody) (*faWebhookOut, error) {
-			return create(ctx, uuid.Nil, in.Body)
-		})
-	huma.Register(api, faOp(http.MethodPost, "/api/webhook/{id}", "createWebhookWithId", "Create a webhook with the given id", tagWebhooks),
-		func(ctx context.Context, in *struct {
-			FAOptionalIDPath
-			faWebhookBody
-		}) (*faWebhookOut, error) {
-			id, err := in.parse("webhookId")
-			if err != nil {
-				return nil, err
-			}
-			return create(ctx, id, in.Body)
-		})
-	huma.Register(api, faOp(http.MethodGet, "/api/webhook/{id}", "retrieveWebhook", "Retrieve a webhook", tagWebhooks, http.StatusNotFound),
-		func(ctx context.Context, in *FAIDPath) (*faWebhookOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			w, err := svc.GetWebhook(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			return one(w), nil
-		})
-	huma.Register(api, faOp(http.MethodGet, "/api/webhook", "retrieveWebhooks", "Retrieve every webhook", tagWebhooks),
-		func(ctx context.Context, _ *struct{}) (*faWebhooksOut, error) {
-			ws, err := svc.ListWebhooks(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out := &faWebhooksOut{}
-			out.Body.Webhooks = mapAll(ws, webhookToFA)
-			return out, nil
-		})
-	registerFAWebhookUpdates(api, svc, one)
-	registerFAWebhookSearch(api, svc)
-}
-
-func registerFAWebhookUpdates(api huma.API, svc *events.Service, one func(*events.Webhook) *faWebhookOut) {
-	huma.Register(api, faOp(http.MethodPut, "/api/webhook/{id}", "updateWebhook", "Replace a webhook", tagWebhooks, http.StatusNotFound),
-		func(ctx context.Context, in *struct {
-			FAIDPath
-			faWebhookBody
-		}) (*faWebhookOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			w, err := webhookFromFA(in.Body.Webhook)
-			if err != nil {
-				return nil, err
-			}
-			updated, err := svc.UpdateWebhook(ctx, id, w)
-			if err != nil {
-				return nil, err
-			}
-			return one(updated), nil
-		})
-	huma.Register(api, faOp(http.MethodPatch, "/api/webhook/{id}", "patchWebhook", "Update a webhook by merging the body into it", tagWebhooks, http.StatusNotFound),
-		func(ctx context.Context, in *struct {
-			FAIDPath
-			Body map[string]any
-		}) (*faWebhookOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
+	faUpdate(c, "updateWebhook", "Replace a webhook", update)
+	faPatch(c, "patchWebhook", "Update a webhook by merging the body into it", "webhook",
+		func(ctx context.Context, id uuid.UUID) (FAWebhookRequest, error) {
 			cur, err := svc.WebhookForMerge(ctx, id)
 			if err != nil {
-				return nil, err
+				return FAWebhookRequest{}, err
 			}
-			var merged FAWebhookRequest
-			if err := faMerge(FAWebhookRequest{Webhook: ptr(webhookForMerge(cur))}, in.Body, &merged, "webhook"); err != nil {
-				return nil, err
-			}
-			w, err := webhookFromFA(merged.Webhook)
-			if err != nil {
-				return nil, err
-			}
-			updated, err := svc.UpdateWebhook(ctx, id, w)
-			if err != nil {
-				return nil, err
-			}
-			return one(updated), nil
-		})
-	huma.Register(api, faOp(http.MethodDelete, "/api/webhook/{id}", "deleteWebhook", "Delete a webhook (its log stays)", tagWebhooks, http.StatusNotFound),
-		func(ctx context.Context, in *FAIDPath) (*struct{}, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			return nil, svc.DeleteWebhook(ctx, id)
-		})
+			return FAWebhookRequest{Webhook: ptr(webhookForMerge(cur))}, nil
+		}, update)
+	faDelete(c, "deleteWebhook", "Delete a webhook (its log stays)", svc.DeleteWebhook)
+	registerFAWebhookSearch(api, svc)
 }
 
 // FAWebhookSearch is FusionAuth's webhook search criteria.
