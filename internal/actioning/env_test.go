@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -43,13 +41,6 @@ type env struct {
 	Users map[string]uuid.UUID
 }
 
-func testLogger() *slog.Logger {
-	if os.Getenv("HEED_TEST_LOG") == "1" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
 // eachEnv runs fn on a fresh env per database, in parallel.
 func eachEnv(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Helper()
@@ -59,43 +50,25 @@ func eachEnv(t *testing.T, fn func(t *testing.T, e *env)) {
 	})
 }
 
-// startEnv runs heed as apptest.Start does, plus what apptest cannot ask
-// for: SMTPURL (the mailtest server) and webhooks to private addresses.
+// startEnv runs heed as apptest.Start does, plus SMTPURL (the mailtest
+// server) and webhooks to private addresses.
 // Time is the wall clock: end phases are River jobs scheduled at the
 // expiry, which an injected clock would not move.
 func startEnv(t *testing.T, url string) *env {
 	t.Helper()
 	smtp := mailtest.Start(t, mailtest.Options{})
-	apptest.SeedDemo(t, url)
 	ctx := context.Background()
-	a, err := app.New(ctx, app.Config{
-		DatabaseURL: url, Demo: true, Work: true, Migrate: true, Logger: testLogger(),
+	h := apptest.Start(t, url, apptest.Options{
 		// The end phases come from their jobs; tests run the sweep
 		// themselves.
 		Schedules: map[string]string{"user_action_end_sweep": "off"},
-		SMTPURL:   smtp.URL, MailFrom: "heed@example.org",
-		Webhooks: events.Config{AllowPrivate: true, RetrySchedule: []time.Duration{time.Second}, OverloadPenalty: 100 * time.Millisecond},
-		DB:       db.Config{PostgresMaxConns: 10},
+		Configure: func(c *app.Config) {
+			c.SMTPURL, c.MailFrom = smtp.URL, "heed@example.org"
+			c.Webhooks = events.Config{AllowPrivate: true, RetrySchedule: []time.Duration{time.Second}, OverloadPenalty: 100 * time.Millisecond}
+		},
 	})
-	if err != nil {
-		t.Fatalf("start heed: %v", err)
-	}
-	srv := httptest.NewServer(a.Server)
-	runCtx, cancel := context.WithCancel(ctx)
-	if err := a.Jobs.Start(runCtx); err != nil {
-		t.Fatalf("start jobs: %v", err)
-	}
-	t.Cleanup(func() {
-		srv.Close()
-		stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
-		defer stop()
-		if err := a.Jobs.Stop(stopCtx); err != nil {
-			t.Errorf("stop jobs: %v", err)
-		}
-		cancel()
-		_ = a.Close()
-	})
-	e := &env{Harness: &apptest.Harness{T: t, App: a, URL: srv.URL, Client: srv.Client()}, SMTP: smtp, Users: map[string]uuid.UUID{}}
+	a := h.App
+	e := &env{Harness: h, SMTP: smtp, Users: map[string]uuid.UUID{}}
 	for _, name := range []string{"admin", "alice", "bob", "carol"} {
 		u, err := a.Users.UserByUsername(ctx, name)
 		if err != nil {

@@ -111,31 +111,7 @@ func startEnv(t *testing.T, url string, cfg events.Config, o envOptions) *env {
 // the given webhook configuration, as apptest.Start does with its defaults.
 func startHeed(t *testing.T, url string, cfg events.Config) *apptest.Harness {
 	t.Helper()
-	apptest.SeedDemo(t, url)
-	ctx := context.Background()
-	a, err := app.New(ctx, app.Config{
-		DatabaseURL: url, Demo: true, Work: true, Migrate: true, Logger: testLogger(),
-		Webhooks: cfg, DB: db.Config{PostgresMaxConns: 10},
-	})
-	if err != nil {
-		t.Fatalf("start heed: %v", err)
-	}
-	srv := httptest.NewServer(a.Server)
-	runCtx, cancel := context.WithCancel(ctx)
-	if err := a.Jobs.Start(runCtx); err != nil {
-		t.Fatalf("start jobs: %v", err)
-	}
-	t.Cleanup(func() {
-		srv.Close()
-		stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
-		defer stop()
-		if err := a.Jobs.Stop(stopCtx); err != nil {
-			t.Errorf("stop jobs: %v", err)
-		}
-		cancel()
-		_ = a.Close()
-	})
-	return &apptest.Harness{T: t, App: a, URL: srv.URL, Client: srv.Client()}
+	return apptest.Start(t, url, apptest.Options{Configure: func(c *app.Config) { c.Webhooks = cfg }})
 }
 
 // publish records ev in a transaction of its own, as a domain would.

@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -29,39 +27,12 @@ import (
 )
 
 // startWithWebhooks runs heed as apptest.Start does (no demo, workers on,
-// the test's clock), but lets webhooks reach the test's loopback receiver
-// (HEED_WEBHOOK_ALLOW_PRIVATE), which apptest cannot ask for.
+// the test's clock), and lets webhooks reach the test's loopback receiver
+// (HEED_WEBHOOK_ALLOW_PRIVATE).
 func startWithWebhooks(t *testing.T, dbURL string, clock *uaClock) *apptest.Harness {
 	t.Helper()
-	var out io.Writer = io.Discard
-	if os.Getenv("HEED_TEST_LOG") == "1" {
-		out = os.Stderr
-	}
-	ctx := context.Background()
-	a, err := app.New(ctx, app.Config{
-		DatabaseURL: dbURL, Work: true, Migrate: true, Clock: clock.Now, DB: db.Config{PostgresMaxConns: 10},
-		Logger:   slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Webhooks: events.Config{AllowPrivate: true},
-	})
-	if err != nil {
-		t.Fatalf("start heed: %v", err)
-	}
-	srv := httptest.NewServer(a.Server)
-	runCtx, cancel := context.WithCancel(ctx)
-	if err := a.Jobs.Start(runCtx); err != nil {
-		t.Fatalf("start jobs: %v", err)
-	}
-	t.Cleanup(func() {
-		srv.Close()
-		stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
-		defer stop()
-		if err := a.Jobs.Stop(stopCtx); err != nil {
-			t.Errorf("stop jobs: %v", err)
-		}
-		cancel()
-		_ = a.Close()
-	})
-	return &apptest.Harness{T: t, App: a, URL: srv.URL, Client: srv.Client()}
+	return apptest.Start(t, dbURL, apptest.Options{NoDemo: true, Clock: clock.Now,
+		Configure: func(c *app.Config) { c.Webhooks = events.Config{AllowPrivate: true} }})
 }
 
 // delivered is one event as a webhook received it: the envelope's fields
