@@ -166,36 +166,21 @@ func (s *Service) ListKeys(ctx context.Context) ([]*Key, error) {
 }
 
 func getKey(ctx context.Context, c db.Conn, id uuid.UUID) (*Key, error) {
-	ks, err := loadKeys(ctx, c, "id = ?", []any{id.String()})
-	if err != nil {
-		return nil, err
-	}
-	if len(ks) == 0 {
-		return nil, errs.NotFoundf("key not found")
-	}
-	return ks[0], nil
+	return getByID(ctx, c, id, "key", loadKeys)
 }
 
 func loadKeys(ctx context.Context, c db.Conn, where string, args []any) ([]*Key, error) {
-	q := `SELECT id, name, algorithm, kid, secret, issuer, created, updated FROM signing_keys`
-	if where != "" {
-		q += " WHERE " + where
+	return loadByName(ctx, c, "keys", `SELECT id, name, algorithm, kid, secret, issuer, created, updated FROM signing_keys`,
+		where, args, scanKey)
+}
+
+func scanKey(r rowScanner) (*Key, error) {
+	var k Key
+	var id string
+	if err := r.Scan(&id, &k.Name, &k.Algorithm, &k.Kid, &k.Secret, &k.Issuer, &k.Created, &k.Updated); err != nil {
+		return nil, fmt.Errorf("scan key: %w", err)
 	}
-	rows, err := c.Query(ctx, q+` ORDER BY lower(name), id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("load keys: %w", err)
-	}
-	defer rows.Close()
-	out := []*Key{}
-	for rows.Next() {
-		var k Key
-		var id string
-		if err := rows.Scan(&id, &k.Name, &k.Algorithm, &k.Kid, &k.Secret, &k.Issuer, &k.Created, &k.Updated); err != nil {
-			return nil, fmt.Errorf("scan key: %w", err)
-		}
-		k.ID = uuid.MustParse(id)
-		k.Created, k.Updated = k.Created.UTC(), k.Updated.UTC()
-		out = append(out, &k)
-	}
-	return out, rows.Err()
+	k.ID = uuid.MustParse(id)
+	k.Created, k.Updated = k.Created.UTC(), k.Updated.UTC()
+	return &k, nil
 }

@@ -250,40 +250,25 @@ func (s *Service) ListTenants(ctx context.Context) (out []*Tenant, err error) {
 }
 
 func getTenant(ctx context.Context, c db.Conn, id uuid.UUID) (*Tenant, error) {
-	ts, err := loadTenants(ctx, c, "id = ?", []any{id.String()})
-	if err != nil {
-		return nil, err
-	}
-	if len(ts) == 0 {
-		return nil, errs.NotFoundf("tenant not found")
-	}
-	return ts[0], nil
+	return getByID(ctx, c, id, "tenant", loadTenants)
 }
 
 func loadTenants(ctx context.Context, c db.Conn, where string, args []any) ([]*Tenant, error) {
-	q := `SELECT id, name, data, event_config, email_from, email_from_name, created, updated FROM tenants`
-	if where != "" {
-		q += " WHERE " + where
+	return loadByName(ctx, c, "tenants", `SELECT id, name, data, event_config, email_from, email_from_name, created, updated FROM tenants`,
+		where, args, scanTenant)
+}
+
+func scanTenant(r rowScanner) (*Tenant, error) {
+	var t Tenant
+	var id, data, events string
+	if err := r.Scan(&id, &t.Name, &data, &events, &t.FromEmail, &t.FromName, &t.Created, &t.Updated); err != nil {
+		return nil, fmt.Errorf("scan tenant: %w", err)
 	}
-	rows, err := c.Query(ctx, q+` ORDER BY lower(name), id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("load tenants: %w", err)
+	t.ID = uuid.MustParse(id)
+	t.Data = json.RawMessage(data)
+	if err := json.Unmarshal([]byte(events), &t.Events); err != nil {
+		return nil, fmt.Errorf("decode tenant %s events: %w", id, err)
 	}
-	defer rows.Close()
-	out := []*Tenant{}
-	for rows.Next() {
-		var t Tenant
-		var id, data, events string
-		if err := rows.Scan(&id, &t.Name, &data, &events, &t.FromEmail, &t.FromName, &t.Created, &t.Updated); err != nil {
-			return nil, fmt.Errorf("scan tenant: %w", err)
-		}
-		t.ID = uuid.MustParse(id)
-		t.Data = json.RawMessage(data)
-		if err := json.Unmarshal([]byte(events), &t.Events); err != nil {
-			return nil, fmt.Errorf("decode tenant %s events: %w", id, err)
-		}
-		t.Created, t.Updated = t.Created.UTC(), t.Updated.UTC()
-		out = append(out, &t)
-	}
-	return out, rows.Err()
+	t.Created, t.Updated = t.Created.UTC(), t.Updated.UTC()
+	return &t, nil
 }
