@@ -129,21 +129,10 @@ func (s *Service) UpdateKey(ctx context.Context, id uuid.UUID, name string) (out
 func (s *Service) DeleteKey(ctx context.Context, id uuid.UUID) (err error) {
 	defer errs.Wrap(&err, "DeleteKey(%s)", id)
 	return s.DB.InTx(ctx, func(tx *db.Tx) error {
-		var users int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM webhooks WHERE signing_key_id = ?`, id.String()).Scan(&users); err != nil {
-			return err
-		}
-		if users > 0 {
-			return errs.Coded("inUse", "keyId", "The key is used by %d webhook(s) to sign; change them first.", users)
-		}
-		res, err := tx.Exec(ctx, `DELETE FROM signing_keys WHERE id = ?`, id.String())
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.NotFoundf("key not found")
-		}
-		return nil
+		return deleteUnused(ctx, tx, id, "signing_keys", "key", `SELECT COUNT(*) FROM webhooks WHERE signing_key_id = ?`,
+			func(users int) error {
+				return errs.Coded("inUse", "keyId", "The key is used by %d webhook(s) to sign; change them first.", users)
+			})
 	})
 }
 

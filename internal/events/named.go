@@ -49,3 +49,24 @@ func getByID[T any](ctx context.Context, c db.Conn, id uuid.UUID, what string, l
 	}
 	return vs[0], nil
 }
+
+// deleteUnused deletes the row id of table inside tx, unless users (a
+// COUNT query with one placeholder, the id) finds rows that still use it:
+// then inUse(count) is the error. No row id is NotFound "<what> not found".
+func deleteUnused(ctx context.Context, tx *db.Tx, id uuid.UUID, table, what, users string, inUse func(n int) error) error {
+	var uses int
+	if err := tx.QueryRow(ctx, users, id.String()).Scan(&uses); err != nil {
+		return err
+	}
+	if uses > 0 {
+		return inUse(uses)
+	}
+	res, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE id = ?`, id.String())
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.NotFoundf("%s not found", what)
+	}
+	return nil
+}

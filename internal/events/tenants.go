@@ -202,19 +202,11 @@ func (s *Service) DeleteTenant(ctx context.Context, id uuid.UUID) (err error) {
 	return s.DB.InTx(ctx, func(tx *db.Tx) error {
 		// applications.tenant_id references the tenant: refuse, as a key a
 		// webhook signs with is refused, rather than fail on the foreign key.
-		var apps int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM applications WHERE tenant_id = ?`, id.String()).Scan(&apps); err != nil {
+		if err := deleteUnused(ctx, tx, id, "tenants", "tenant", `SELECT COUNT(*) FROM applications WHERE tenant_id = ?`,
+			func(apps int) error {
+				return errs.Coded("inUse", "tenantId", "The tenant has %d application(s); delete them first.", apps)
+			}); err != nil {
 			return err
-		}
-		if apps > 0 {
-			return errs.Coded("inUse", "tenantId", "The tenant has %d application(s); delete them first.", apps)
-		}
-		res, err := tx.Exec(ctx, `DELETE FROM tenants WHERE id = ?`, id.String())
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.NotFoundf("tenant not found")
 		}
 		hooks, err := loadWebhooks(ctx, tx, "", false)
 		if err != nil {
