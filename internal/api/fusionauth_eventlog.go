@@ -110,6 +110,15 @@ type faEventLogSearchOut struct {
 	}
 }
 
+// faAttemptLogOut is an alias, not a defined type: the response body stays
+// anonymous, so the document names its schema after the operation
+// (RetrieveWebhookAttemptLogResponse).
+type faAttemptLogOut = struct {
+	Body struct {
+		WebhookAttemptLog FAWebhookAttemptLog `json:"webhookAttemptLog"`
+	}
+}
+
 func millis(ms int64) time.Time {
 	if ms == 0 {
 		return time.Time{}
@@ -118,41 +127,18 @@ func millis(ms int64) time.Time {
 }
 
 func registerFAEventLog(api huma.API, svc *events.Service) {
-	huma.Register(api, faOp(http.MethodGet, "/api/system/webhook-event-log/{id}", "retrieveWebhookEventLog",
-		"Retrieve an event with its delivery attempts", tagEventLog, http.StatusNotFound),
-		func(ctx context.Context, in *FAIDPath) (*faEventLogOut, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
-			e, err := svc.GetEventLog(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			out := &faEventLogOut{}
-			out.Body.WebhookEventLog = eventLogToFA(e)
-			return out, nil
-		})
-	huma.Register(api, faOp(http.MethodGet, "/api/system/webhook-attempt-log/{id}", "retrieveWebhookAttemptLog",
-		"Retrieve one delivery attempt", tagEventLog, http.StatusNotFound),
-		func(ctx context.Context, in *FAIDPath) (*struct {
-			Body struct {
-				WebhookAttemptLog FAWebhookAttemptLog `json:"webhookAttemptLog"`
-			}
-		}, error) {
-			id, err := in.parse()
-			if err != nil {
-				return nil, err
-			}
+	one := faOne(eventLogToFA, func(o *faEventLogOut, e FAWebhookEventLog) { o.Body.WebhookEventLog = e })
+	faRetrieve(faCRUD{api, "/api/system/webhook-event-log", tagEventLog}, "retrieveWebhookEventLog",
+		"Retrieve an event with its delivery attempts",
+		func(ctx context.Context, id uuid.UUID) (*faEventLogOut, error) { return one(svc.GetEventLog(ctx, id)) })
+	faRetrieve(faCRUD{api, "/api/system/webhook-attempt-log", tagEventLog}, "retrieveWebhookAttemptLog",
+		"Retrieve one delivery attempt",
+		func(ctx context.Context, id uuid.UUID) (*faAttemptLogOut, error) {
 			a, err := svc.GetAttemptLog(ctx, id)
 			if err != nil {
 				return nil, err
 			}
-			out := &struct {
-				Body struct {
-					WebhookAttemptLog FAWebhookAttemptLog `json:"webhookAttemptLog"`
-				}
-			}{}
+			out := &faAttemptLogOut{}
 			out.Body.WebhookAttemptLog = attemptToFA(a, false)
 			return out, nil
 		})
@@ -178,13 +164,7 @@ func registerFAEventLog(api huma.API, svc *events.Service) {
 			if _, err := svc.Replay(ctx, id, hook); err != nil {
 				return nil, err
 			}
-			e, err := svc.GetEventLog(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			out := &faEventLogOut{}
-			out.Body.WebhookEventLog = eventLogToFA(e)
-			return out, nil
+			return one(svc.GetEventLog(ctx, id))
 		})
 	registerFASystemLog(api, svc)
 }
