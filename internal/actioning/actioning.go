@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/heed-dev/heed/internal/db"
+	"github.com/heed-dev/heed/internal/errs"
 	"github.com/heed-dev/heed/internal/events"
 	"github.com/heed-dev/heed/internal/jobs"
 	"github.com/heed-dev/heed/internal/mail"
@@ -32,6 +33,21 @@ const Forever int64 = 1<<63 - 1
 // arrives as 9223372036854776000, beyond int64); anything from here on is
 // read as "never expires".
 const ForeverThreshold int64 = Forever - 1023
+
+// MaxExpiry is 9999-12-31T23:59:59.999Z, the last instant both databases
+// and Go's layouts agree on: a later one short of Forever could not be
+// stored as its end job's schedule (a 500 on PostgreSQL).
+const MaxExpiry int64 = 253402300799999
+
+// checkExpiry adds to e what is wrong with a temporal action's expiry.
+func checkExpiry(e *errs.Error, expiry int64, now time.Time) {
+	switch {
+	case expiry <= now.UnixMilli():
+		e.Add("invalid", "action.expiry", "The [action.expiry] property must be in the future.")
+	case expiry > MaxExpiry && expiry < ForeverThreshold:
+		e.Add("invalid", "action.expiry", "The [action.expiry] property must be before year 10000, or 9223372036854775807 for never.")
+	}
+}
 
 // Service owns definitions, reasons, applications, templates and
 // instances.

@@ -205,8 +205,8 @@ func (s *Service) validateTake(ctx context.Context, tx *db.Tx, req *Request, now
 		if d.Temporal {
 			if req.Expiry == nil {
 				e.Add("missing", "action.expiry", "A temporal action needs the [action.expiry] property, an instant in epoch milliseconds.")
-			} else if *req.Expiry <= now.UnixMilli() {
-				e.Add("invalid", "action.expiry", "The [action.expiry] property must be in the future.")
+			} else {
+				checkExpiry(e, *req.Expiry, now)
 			}
 			if req.Option != nil && *req.Option != "" {
 				e.Add("invalid", "action.option", "A temporal action has no options.")

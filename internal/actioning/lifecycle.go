@@ -47,8 +47,8 @@ func (s *Service) change(ctx context.Context, id uuid.UUID, req Request, phase s
 		if phase == PhaseModify {
 			if req.Expiry == nil {
 				e.Add("missing", "action.expiry", "You must specify the [action.expiry] property, an instant in epoch milliseconds.")
-			} else if *req.Expiry <= now.UnixMilli() {
-				e.Add("invalid", "action.expiry", "The [action.expiry] property must be in the future.")
+			} else {
+				checkExpiry(e, *req.Expiry, now)
 			}
 		}
 		if req.NotifyUser && !in.def.UserNotificationsEnabled {

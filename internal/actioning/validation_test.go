@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/heed-dev/heed/internal/actioning"
 	"github.com/heed-dev/heed/internal/apptest"
 )
 
@@ -151,6 +152,9 @@ func TestBadInput(t *testing.T) {
 			{P, "/api/user/action", take(hold, map[string]any{"expiry": ms(time.Now().Add(-time.Minute))}), c("[invalid]action.expiry"), 0},
 			{P, "/api/user/action", take(hold, map[string]any{"expiry": -5}), c("[invalid]action.expiry"), 0},
 			{P, "/api/user/action", take(hold, map[string]any{"expiry": 1.5e12 + 0.5}), c("[invalid]action.expiry"), 0},
+			// After year 9999 and short of forever: no schedule could hold its end.
+			{P, "/api/user/action", take(hold, map[string]any{"expiry": actioning.MaxExpiry + 1}), c("[invalid]action.expiry"), 0},
+			{P, "/api/user/action", take(hold, map[string]any{"expiry": int64(1) << 62}), c("[invalid]action.expiry"), 0},
 			{P, "/api/user/action", take(hold, map[string]any{"expiry": hour, "option": "A"}), c("[invalid]action.option"), 0},
 			{P, "/api/user/action", take(poll, map[string]any{"expiry": hour}), c("[invalid]action.expiry"), 0},
 			{P, "/api/user/action", take(poll, map[string]any{"option": "C"}), c("[invalid]action.option"), 0},
@@ -180,6 +184,7 @@ func TestBadInput(t *testing.T) {
 			{U, "/api/user/action/" + active, act(map[string]any{"expiry": hour + 1000}), c("[missing]action.actionerUserId"), 0},
 			{U, "/api/user/action/" + active, act(map[string]any{"actionerUserId": unknown, "expiry": hour + 1000}), c("[invalid]action.actionerUserId"), 0},
 			{U, "/api/user/action/" + active, act(map[string]any{"actionerUserId": admin, "expiry": ms(time.Now().Add(-time.Second))}), c("[invalid]action.expiry"), 0},
+			{U, "/api/user/action/" + active, act(map[string]any{"actionerUserId": admin, "expiry": actioning.MaxExpiry + 1}), c("[invalid]action.expiry"), 0},
 			{U, "/api/user/action/" + active, act(map[string]any{"actionerUserId": admin, "expiry": hour + 1000, "emailUser": true}), c("[invalid]action.emailUser"), 0},
 			{U, "/api/user/action/" + active, act(map[string]any{"actionerUserId": admin, "expiry": hour + 1000, "notifyUser": true}), c("[invalid]action.notifyUser"), 0},
 			{D, "/api/user/action/" + active, act(map[string]any{}), c("[missing]action.actionerUserId"), 0},

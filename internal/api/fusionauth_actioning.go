@@ -154,11 +154,6 @@ func actioningRequest(ctx context.Context, req FAActionRequest, path uuid.UUID) 
 		case x >= float64(actioning.ForeverThreshold):
 			v := actioning.Forever
 			out.Expiry = &v
-		case x > maxExpiryMillis:
-			// Beyond year 9999 and short of "forever": the end job's
-			// schedule could not be stored (PostgreSQL's timestamps end in
-			// year 294276), so it is refused here, not failed as a 500.
-			e.Add("invalid", "action.expiry", "The [action.expiry] property must be before year 10000, or 9223372036854775807 for never.")
 		default:
 			v := int64(x)
 			out.Expiry = &v
@@ -285,10 +280,6 @@ func registerFAActioning(api huma.API, svc *actioning.Service, users *faUsers) {
 	huma.Register(api, faOp(http.MethodDelete, "/api/user/action/{id}", "cancelAction", "Cancel an active temporal action (the request carries a JSON body)",
 		tagActioning, http.StatusNotFound, http.StatusGatewayTimeout), change(svc.Cancel))
 }
-
-// maxExpiryMillis is 9999-12-31T23:59:59.999Z, the last instant both
-// databases and Go's time layouts agree on.
-const maxExpiryMillis = 253402300799999
 
 func instanceFilter(user, active, preventing string) (actioning.InstanceFilter, error) {
 	var f actioning.InstanceFilter

@@ -182,10 +182,8 @@ var funcs = template.FuncMap{
 	"hex":       hexUUID,
 	"when":      when,
 	"whenp":     func(t *time.Time) template.HTML { return whenPtr(t) },
-	"ago":       ago,
 	"due":       due,
 	"default":   func(def, s string) string { return orDefault(s, def) },
-	"join":      strings.Join,
 	"title":     titleCase,
 	"add":       func(a, b int) int { return a + b },
 	"deref":     func(p *int) int { return derefInt(p) },
@@ -249,25 +247,6 @@ func whenPtr(t *time.Time) template.HTML {
 		return "—"
 	}
 	return when(*t)
-}
-
-// ago says how long ago (or how far ahead) t is, in the largest whole unit.
-func ago(t time.Time) string {
-	d := time.Since(t)
-	suffix := " ago"
-	if d < 0 {
-		d, suffix = -d, " from now"
-	}
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return plural(int(d/time.Minute), "minute") + suffix
-	case d < 48*time.Hour:
-		return plural(int(d/time.Hour), "hour") + suffix
-	default:
-		return plural(int(d/(24*time.Hour)), "day") + suffix
-	}
 }
 
 // due turns "days until due" into words: "in 3 days", "due today",

@@ -330,10 +330,6 @@ func (c *Console) tokenRevoke(w http.ResponseWriter, r *http.Request, s *session
 	return c.redirectWith(w, r, userURL(id), "Token revoked: whoever used it is signed out.")
 }
 
-// actionMaxExpiry is 9999-12-31T23:59:59.999Z: as the API refuses expiries past
-// it (short of "until cancelled"), since an end job then could not be stored.
-const actionMaxExpiry = 253402300799999
-
 // actionExpiryFrom reads the form's expiry: until cancelled, an instant (the
 // browser's local time sent as UTC by console.js in "expiry", or without
 // JavaScript the datetime-local value read as UTC), or a duration from now.
@@ -373,9 +369,6 @@ func actionExpiryFrom(f userActionForm, now time.Time) (*int64, error) {
 		return nil, nil
 	}
 	ms := at.UnixMilli()
-	if ms > actionMaxExpiry {
-		return nil, field("The expiry must be before year 10000; choose \"until cancelled\" for no end.")
-	}
 	return &ms, nil
 }
 

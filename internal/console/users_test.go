@@ -110,6 +110,16 @@ func TestUsersActionLock(t *testing.T) {
 			t.Fatalf("lock without duration: %d: %s", p.Status, pageText(p.Body))
 		}
 
+		// An end after year 9999 (here by its offset) is refused by the
+		// service, with the form kept; nothing is taken.
+		p = staff.submit(carolPage+"actions", url.Values{"action": {lock}, "expiry": {"9999-12-31T23:00:00-05:00"}, "comment": {"kept"}})
+		if p.Status != http.StatusBadRequest || !strings.Contains(pageText(p.Body), "before year 10000") || !strings.Contains(p.Body, ">kept</textarea>") {
+			t.Fatalf("lock until year 10000: %d: %s", p.Status, pageText(p.Body))
+		}
+		if list, err := h.App.Actioning.ListInstances(ctx, actioning.InstanceFilter{UserID: carolID}); err != nil || len(list) != 0 {
+			t.Fatalf("after the refused lock carol has %d actions (%v), want none", len(list), err)
+		}
+
 		p = staff.submitOK(carolPage+"actions", url.Values{"action": {lock}, "amount": {"2"}, "unit": {"hours"},
 			"comment": {"Shared their password"}, "notify": {"1"}}, carolPage)
 		if text := pageText(p.Body); !strings.Contains(text, "Lock taken on carol") || !strings.Contains(text, "sign-in prevented by Lock") {
