@@ -207,6 +207,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 		trustProxy      bool
 		maxWorkers      int
 		tokenLifetime   time.Duration
+		cacheTTL        time.Duration
 		drainGrace      time.Duration
 		shutdownTimeout time.Duration
 		jobStopTimeout  time.Duration
@@ -226,6 +227,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	fs.BoolVar(&trustProxy, "trust-proxy", false, "honour X-Forwarded-Proto/Host/For from a reverse proxy")
 	fs.IntVar(&maxWorkers, "max-workers", 50, "jobs run concurrently by this process")
 	fs.DurationVar(&tokenLifetime, "token-lifetime", 24*time.Hour, "lifetime of tokens issued by password login (0: never expire)")
+	fs.DurationVar(&cacheTTL, "cache-ttl", app.DefaultCacheTTL, "keep token owners and user roles in memory at most this long: how late a change made by another process (a second heed, the CLI) is seen; this process's own writes apply at once (0: no cache)")
 	fs.DurationVar(&drainGrace, "drain-grace", 5*time.Second, "on SIGINT/SIGTERM, time /readyz answers 503 while requests are still served, for load balancers to notice")
 	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 30*time.Second, "after the drain grace, time for in-flight requests to finish")
 	fs.DurationVar(&jobStopTimeout, "job-stop-timeout", 10*time.Second, "after requests, time running jobs get to finish before they are cancelled (and retried after restart)")
@@ -258,6 +260,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	cfg := app.Config{
 		Addr: addr, DatabaseURL: c.databaseURL, Demo: loadDemo, Work: !noWorkers, Migrate: !noMigrate,
 		Schedules: schedules, MaxWorkers: maxWorkers, TokenLifetime: tokenLifetime, TrustProxy: trustProxy,
+		CacheTTL:   cacheOff(cacheTTL),
 		DrainGrace: drainGrace, ShutdownTimeout: shutdownTimeout, JobStopTimeout: jobStopTimeout,
 		DB: c.dbConfig(), Logger: log, HistoryRetentionDays: retentionDays,
 	}
@@ -406,3 +409,12 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 }
 
 func init() { api.Version = version }
+
+// cacheOff maps the --cache-ttl flag, where 0 turns the caches off, onto
+// app.Config.CacheTTL, where 0 means the default.
+func cacheOff(ttl time.Duration) time.Duration {
+	if ttl <= 0 {
+		return -1
+	}
+	return ttl
+}

@@ -33,6 +33,9 @@ import (
 )
 
 // Config is everything `heed serve` can be told.
+// DefaultCacheTTL is Config.CacheTTL's default.
+const DefaultCacheTTL = time.Second
+
 type Config struct {
 	Addr        string
 	DatabaseURL string
@@ -49,7 +52,13 @@ type Config struct {
 	HistoryRetentionDays int
 	MaxWorkers           int
 	TokenLifetime        time.Duration
-	TrustProxy           bool
+	// CacheTTL bounds how long a token's owner and a user's roles are kept
+	// in memory (auth.Service.CacheReads): writes this process commits
+	// drop them at once, so it is how late a change made by another
+	// process (a second heed on PostgreSQL, the CLI) can be seen. Zero
+	// means DefaultCacheTTL; negative turns the caches off.
+	CacheTTL   time.Duration
+	TrustProxy bool
 	// DrainGrace is how long Run keeps serving after its context ends, with
 	// /readyz answering 503, so that load balancers stop routing here
 	// before the listener closes.
@@ -137,6 +146,11 @@ func (a *App) build(ctx context.Context) error {
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	a.Users = &auth.Service{DB: d, TokenLifetime: cfg.TokenLifetime, Throttle: auth.NewThrottle(5, 15*time.Minute, cfg.Clock)}
+	cacheTTL := cfg.CacheTTL
+	if cacheTTL == 0 {
+		cacheTTL = DefaultCacheTTL
+	}
+	a.Users.CacheReads(cacheTTL)
 
 	reg := jobs.NewRegistry()
 	auth.RegisterJobs(reg, d, log)
@@ -144,6 +158,7 @@ func (a *App) build(ctx context.Context) error {
 	a.Events.RegisterJobs(reg)
 	a.Events.RegisterMetrics(a.Metrics)
 	a.Market = marketplace.New(d, nil)
+	a.Market.CacheReads(cacheTTL)
 	a.Market.RegisterJobs(reg, log)
 	a.Market.OnChange(a.recordHistory)
 	a.Market.OnChange(a.publishOrderState)

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,15 @@ type Service struct {
 	// PasswordCost is the bcrypt cost for new password hashes; zero means
 	// bcrypt.DefaultCost. The demo uses the minimum: its passwords are public.
 	PasswordCost int
+
+	// tokens caches token owners (CacheReads); nil loads every time.
+	tokens *db.Cache[string, *tokenOwner]
+}
+
+// CacheReads keeps token owners for at most ttl (see Authenticate); zero
+// or less turns the cache off. Call it before the service is used.
+func (s *Service) CacheReads(ttl time.Duration) {
+	s.tokens = db.NewCache[string, *tokenOwner](s.DB, ttl, 10_000)
 }
 
 const userColumns = `id, uuid, username, email, full_name, first_name, last_name, job_title, is_staff, is_support,
@@ -95,19 +105,53 @@ func HashToken(token string) string {
 
 // Authenticate returns the active user owning token. Any failure is
 // Unauthenticated, with the DRF message clients know.
+//
+// Every request authenticates, so a token's owner is kept in a db.Cache
+// (CacheReads): any write this process commits drops it, so a revocation,
+// deactivation or login prevention made here applies to the next request;
+// one made by another process applies within the cache's ttl. Expiry and login
+// prevention are checked against the clock on every call.
 func (s *Service) Authenticate(ctx context.Context, token string) (*User, error) {
 	if token == "" {
 		return nil, errs.E(errs.Unauthenticated, "Authentication credentials were not provided.")
 	}
 	hash := HashToken(token)
+	owner, err := s.tokens.Load(hash, func() (*tokenOwner, time.Time, error) {
+		o, err := s.loadTokenOwner(ctx, hash)
+		return o, time.Time{}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if owner.expires.Valid && !owner.expires.Time.After(s.DB.Now()) {
+		return nil, errs.E(errs.Unauthenticated, "Token has expired.")
+	}
+	if !owner.user.IsActive {
+		return nil, errs.E(errs.Unauthenticated, "User inactive or deleted.")
+	}
+	if err := owner.prevented.check(s.DB.Now()); err != nil {
+		return nil, err
+	}
+	// Callers get their own copy: the cached one is shared.
+	u := owner.user
+	u.PreferredLanguages = slices.Clone(u.PreferredLanguages)
+	return &u, nil
+}
+
+// tokenOwner is what Authenticate reads for a token.
+type tokenOwner struct {
+	user      User
+	expires   sql.NullTime
+	prevented loginPrevention
+}
+
+func (s *Service) loadTokenOwner(ctx context.Context, hash string) (*tokenOwner, error) {
 	var (
-		u         *User
-		stored    string
-		expires   sql.NullTime
-		prevented loginPrevention
+		o      tokenOwner
+		stored string
 	)
 	row := s.DB.Reader().QueryRow(ctx, authenticateQuery, hash)
-	u, err := scanUser(scanPrefix{row, []any{&stored, &expires, &prevented.until, &prevented.by}})
+	u, err := scanUser(scanPrefix{row, []any{&stored, &o.expires, &o.prevented.until, &o.prevented.by}})
 	invalid := errs.E(errs.Unauthenticated, "Invalid token.")
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, invalid
@@ -120,16 +164,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*User, error)
 	if subtle.ConstantTimeCompare([]byte(stored), []byte(hash)) != 1 {
 		return nil, invalid
 	}
-	if expires.Valid && !expires.Time.After(s.DB.Now()) {
-		return nil, errs.E(errs.Unauthenticated, "Token has expired.")
-	}
-	if !u.IsActive {
-		return nil, errs.E(errs.Unauthenticated, "User inactive or deleted.")
-	}
-	if err := prevented.check(s.DB.Now()); err != nil {
-		return nil, err
-	}
-	return u, nil
+	o.user = *u
+	return &o, nil
 }
 
 // loginPrevention is what actioning keeps on a user row: the latest expiry

@@ -192,7 +192,9 @@ func (d *DB) runBatch(batch []*batchReq) {
 		}
 		return
 	}
-	if err := sqlTx.Commit(); err != nil {
+	err = sqlTx.Commit()
+	d.wrote()
+	if err != nil {
 		err = classify(fmt.Errorf("commit: %w", err))
 		for _, r := range ok {
 			r.err = err

@@ -71,6 +71,8 @@ type DB struct {
 	readStmts, writeStmts *stmtCache
 	// batch queues InTxBatched changes (SQLite).
 	batch batcher
+	// generation counts committed read-write transactions (see Generation).
+	generation atomic.Uint64
 }
 
 // Statements reports how many statements have run through Conn so far.
@@ -416,7 +418,9 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		}
 		return err
 	}
-	if err := sqlTx.Commit(); err != nil {
+	err = sqlTx.Commit()
+	d.wrote()
+	if err != nil {
 		return classify(fmt.Errorf("commit: %w", err))
 	}
 	for _, f := range tx.afterCommit {

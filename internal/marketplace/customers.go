@@ -27,6 +27,16 @@ type Service struct {
 
 	processors map[string]Processor
 	observers  []ChangeObserver
+	// permissions caches one user's roles (CacheReads); nil loads every time.
+	permissions *db.Cache[int64, []UserPermission]
+}
+
+// CacheReads keeps a user's roles, as UserPermissions reads them for one
+// user (every /api/users/me/), for at most ttl: any write this process
+// commits drops them, as does the first role expiring. Zero or less turns
+// the cache off. Call it before the service is used.
+func (s *Service) CacheReads(ttl time.Duration) {
+	s.permissions = db.NewCache[int64, []UserPermission](s.DB, ttl, 10_000)
 }
 
 // New returns a service with the built-in "basic" offering type.

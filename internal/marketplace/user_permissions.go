@@ -40,8 +40,20 @@ func (s *Service) UserPermissions(ctx context.Context, userIDs []int64) (out map
 		args = append(args, id)
 	}
 	if len(userIDs) == 1 {
-		// /api/users/me/ and retrieves: one statement, prepared once.
-		return out, scanPermissions(ctx, s.DB.Reader(), args, "?", out)
+		// /api/users/me/ and retrieves: one statement, prepared once, and
+		// cached. The slice is shared: callers only read it.
+		id := userIDs[0]
+		perms, err := s.permissions.Load(id, func() ([]UserPermission, time.Time, error) {
+			one := map[int64][]UserPermission{}
+			if err := scanPermissions(ctx, s.DB.Reader(), args, "?", one); err != nil {
+				return nil, time.Time{}, err
+			}
+			return one[id], firstExpiry(one[id]), nil
+		})
+		if perms != nil {
+			out[id] = perms
+		}
+		return out, err
 	}
 	// Not Reader() for pages: its prepared-statement cache would keep one
 	// statement per list length.
@@ -49,6 +61,17 @@ func (s *Service) UserPermissions(ctx context.Context, userIDs []int64) (out map
 		return scanPermissions(ctx, c, args, db.Placeholders(len(userIDs)), out)
 	})
 	return out, err
+}
+
+// firstExpiry is when the first of perms expires (zero: none does).
+func firstExpiry(perms []UserPermission) time.Time {
+	var first time.Time
+	for _, p := range perms {
+		if p.ExpirationTime != nil && (first.IsZero() || p.ExpirationTime.Before(first)) {
+			first = *p.ExpirationTime
+		}
+	}
+	return first
 }
 
 func scanPermissions(ctx context.Context, c db.Conn, args []any, marks string, out map[int64][]UserPermission) error {
