@@ -84,9 +84,13 @@ func (v *Version) Fields() (map[string]any, error) {
 	return m, nil
 }
 
-// versionCols leave out the entity type and object, which every query
-// names in its WHERE clause: scanVersion sets them.
-const versionCols = `v.id, v.created, u.uuid, u.username, u.full_name, v.comment, v.data`
+// versionCols, per dialect, leave out the entity type and object, which
+// every query names in its WHERE clause: scanVersion sets them.
+var versionCols = map[db.Dialect]string{db.SQLite: versionColsOf(db.SQLite), db.Postgres: versionColsOf(db.Postgres)}
+
+func versionColsOf(d db.Dialect) string {
+	return `v.id, ` + d.TimeColumn("v.created") + `, u.uuid, u.username, u.full_name, v.comment, v.data`
+}
 
 const versionFrom = ` FROM versions v LEFT JOIN users u ON u.id = v.user_id`
 
@@ -99,12 +103,13 @@ func scanVersion(r db.Scanner, entityType string, object uuid.UUID, lead ...any)
 	var (
 		uid, uname, ufull sql.NullString
 		data              []byte
+		created           db.Time
 	)
 	v := Version{EntityType: entityType, ObjectUUID: object}
-	if err := r.Scan(append(lead, &v.ID, &v.Created, &uid, &uname, &ufull, &v.Comment, &data)...); err != nil {
+	if err := r.Scan(append(lead, &v.ID, &created, &uid, &uname, &ufull, &v.Comment, &data)...); err != nil {
 		return nil, err
 	}
-	v.Data = data
+	v.Created, v.Data = created.Time, data
 	if uid.Valid {
 		u, _ := uuid.Parse(uid.String)
 		v.User = &User{UUID: u, Username: uname.String, FullName: ufull.String}
@@ -174,7 +179,7 @@ func (s *Store) List(ctx context.Context, entityType string, object uuid.UUID, f
 		count = "(SELECT COUNT(*) FROM versions v WHERE " + where + ")"
 		countArgs = args
 	}
-	q := "SELECT " + count + ", " + versionCols + versionFrom + " WHERE " + where + newestFirst
+	q := "SELECT " + count + ", " + versionCols[s.DB.Dialect()] + versionFrom + " WHERE " + where + newestFirst
 	qargs := append(append([]any{}, countArgs...), args...)
 	if page.Limit > 0 {
 		// Placeholders, not literals: one statement text for every page.
@@ -228,7 +233,7 @@ var ErrNoVersion = errs.NotFoundf("No version found before the specified timesta
 // At returns the newest version at or before t (inclusive): ErrNoHistory
 // when the object has no version at all, ErrNoVersion when none is that old.
 func (s *Store) At(ctx context.Context, entityType string, object uuid.UUID, t time.Time) (*Version, error) {
-	v, err := scanVersion(s.DB.Reader().QueryRow(ctx, "SELECT "+versionCols+versionFrom+
+	v, err := scanVersion(s.DB.Reader().QueryRow(ctx, "SELECT "+versionCols[s.DB.Dialect()]+versionFrom+
 		" WHERE v.entity_type = ? AND v.object_uuid = ? AND v.created <= ?"+newestFirst+" LIMIT 1",
 		entityType, object.String(), t), entityType, object)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -251,7 +256,7 @@ func (s *Store) At(ctx context.Context, entityType string, object uuid.UUID, t t
 
 // Get returns one version of the object.
 func (s *Store) Get(ctx context.Context, entityType string, object uuid.UUID, id int64) (*Version, error) {
-	v, err := scanVersion(s.DB.Reader().QueryRow(ctx, "SELECT "+versionCols+versionFrom+
+	v, err := scanVersion(s.DB.Reader().QueryRow(ctx, "SELECT "+versionCols[s.DB.Dialect()]+versionFrom+
 		" WHERE v.entity_type = ? AND v.object_uuid = ? AND v.id = ?", entityType, object.String(), id), entityType, object)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.NotFoundf("Not found.")
@@ -264,7 +269,7 @@ func (s *Store) Get(ctx context.Context, entityType string, object uuid.UUID, id
 
 // Previous returns the version just before v, or nil for the first one.
 func (s *Store) Previous(ctx context.Context, v *Version) (*Version, error) {
-	prev, err := scanVersion(s.DB.Reader().QueryRow(ctx, "SELECT "+versionCols+versionFrom+
+	prev, err := scanVersion(s.DB.Reader().QueryRow(ctx, "SELECT "+versionCols[s.DB.Dialect()]+versionFrom+
 		` WHERE v.entity_type = ? AND v.object_uuid = ? AND (v.created < ? OR (v.created = ? AND v.id < ?))`+newestFirst+` LIMIT 1`,
 		v.EntityType, v.ObjectUUID.String(), v.Created, v.Created, v.ID), v.EntityType, v.ObjectUUID)
 	if errors.Is(err, sql.ErrNoRows) {

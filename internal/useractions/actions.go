@@ -81,24 +81,31 @@ func (a *Action) Corrective() ([]provider.CorrectiveAction, error) {
 	return out, nil
 }
 
-const actionCols = `ua.id, ua.uuid, ua.user_id, ua.action_type, ua.object_type, ua.object_id, ua.related_object_name, ua.title,
-	ua.description, ua.urgency, ua.due_date, ua.route_name, ua.route_params, ua.corrective_actions, ua.project_name,
+// actionCols, per dialect: times go through db.Time (see TimeColumn).
+var actionCols = map[db.Dialect]string{db.SQLite: actionColsOf(db.SQLite), db.Postgres: actionColsOf(db.Postgres)}
+
+func actionColsOf(d db.Dialect) string {
+	t := d.TimeColumn
+	return `ua.id, ua.uuid, ua.user_id, ua.action_type, ua.object_type, ua.object_id, ua.related_object_name, ua.title,
+	ua.description, ua.urgency, ` + t("ua.due_date") + `, ua.route_name, ua.route_params, ua.corrective_actions, ua.project_name,
 	ua.project_uuid, ua.organization_name, ua.organization_uuid, ua.offering_name, ua.offering_uuid, ua.offering_type,
-	ua.resource_name, ua.resource_uuid, ua.order_type, ua.is_silenced, ua.silenced_at, ua.silenced_until, ua.created,
-	ua.modified`
+	ua.resource_name, ua.resource_uuid, ua.order_type, ua.is_silenced, ` + t("ua.silenced_at") + `, ` + t("ua.silenced_until") + `, ` +
+		t("ua.created") + `, ` + t("ua.modified")
+}
 
 func scanAction(r db.Scanner) (*Action, error) {
 	var (
 		a                    Action
 		id, urgency          string
 		params, cas          string
-		due, silAt, silUntil sql.NullTime
+		due, silAt, silUntil db.Time
+		created, modified    db.Time
 		proj, org, off, res  sql.NullString
 	)
 	if err := r.Scan(&a.ID, &id, &a.UserID, &a.ActionType, &a.Object.Type, &a.Object.ID, &a.RelatedObjectName, &a.Title,
 		&a.Description, &urgency, &due, &a.RouteName, &params, &cas, &a.ProjectName, &proj, &a.OrganizationName, &org,
 		&a.OfferingName, &off, &a.OfferingType, &a.ResourceName, &res, &a.OrderType, &a.IsSilenced, &silAt, &silUntil,
-		&a.Created, &a.Modified); err != nil {
+		&created, &modified); err != nil {
 		return nil, err
 	}
 	var err error
@@ -107,7 +114,8 @@ func scanAction(r db.Scanner) (*Action, error) {
 	}
 	a.Urgency = provider.Urgency(urgency)
 	a.RouteParams, a.CorrectiveActions = json.RawMessage(params), json.RawMessage(cas)
-	a.DueDate, a.SilencedAt, a.SilencedUntil = timePtr(due), timePtr(silAt), timePtr(silUntil)
+	a.DueDate, a.SilencedAt, a.SilencedUntil = due.Ptr(), silAt.Ptr(), silUntil.Ptr()
+	a.Created, a.Modified = created.Time, modified.Time
 	a.ProjectUUID, a.OrganizationUUID, a.OfferingUUID, a.ResourceUUID = uuidPtr(proj), uuidPtr(org), uuidPtr(off), uuidPtr(res)
 	return &a, nil
 }
@@ -230,7 +238,7 @@ func (s *Service) List(ctx context.Context, viewer *auth.User, f Filter, page db
 		return nil, 0, err
 	}
 	return db.ListPage(ctx, s.DB, db.PageQuery{
-		Columns: actionCols, From: " FROM user_actions ua", Where: where,
+		Columns: actionCols[s.DB.Dialect()], From: " FROM user_actions ua", Where: where,
 		OrderBy: orderActions(f.Ordering), Args: args, Page: page,
 	}, scanAction)
 }
@@ -246,7 +254,7 @@ func (s *Service) get(ctx context.Context, c db.Conn, viewer *auth.User, id uuid
 	if err != nil {
 		return nil, err
 	}
-	a, err := scanAction(c.QueryRow(ctx, "SELECT "+actionCols+" FROM user_actions ua WHERE ua.uuid = ? AND "+where,
+	a, err := scanAction(c.QueryRow(ctx, "SELECT "+actionCols[s.DB.Dialect()]+" FROM user_actions ua WHERE ua.uuid = ? AND "+where,
 		append([]any{id.String()}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.NotFoundf("Not found.")
