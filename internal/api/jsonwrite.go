@@ -29,16 +29,9 @@ var jsonFormat = huma.Format{
 		case jsonAppender:
 			out = x.appendJSON
 		case []VersionHistory:
-			out = func(b []byte) []byte {
-				b = append(b, '[')
-				for i := range x {
-					if i > 0 {
-						b = append(b, ',')
-					}
-					b = x[i].appendJSON(b)
-				}
-				return append(b, ']')
-			}
+			out = func(b []byte) []byte { return appendJSONList(b, x) }
+		case []UserAction:
+			out = func(b []byte) []byte { return appendJSONList(b, x) }
 		default:
 			return huma.DefaultJSONFormat.Marshal(w, v)
 		}
@@ -52,6 +45,18 @@ var jsonFormat = huma.Format{
 		return err
 	},
 	Unmarshal: json.Unmarshal,
+}
+
+// appendJSONList writes a JSON array of appenders.
+func appendJSONList[T jsonAppender](b []byte, list []T) []byte {
+	b = append(b, '[')
+	for i := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = list[i].appendJSON(b)
+	}
+	return append(b, ']')
 }
 
 var jsonBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}

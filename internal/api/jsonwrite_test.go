@@ -108,3 +108,71 @@ func TestJSONAppenderMissingStoredData(t *testing.T) {
 		t.Errorf("got %q, want %q", got.String(), want)
 	}
 }
+
+// TestUserActionAppenderMatchesEncodingJSON: a user action's hand-written
+// JSON is byte for byte Huma's encoding/json output, for any strings,
+// present or null optional fields, stored JSON compact or spaced or
+// missing, alone and in a list.
+func TestUserActionAppenderMatchesEncodingJSON(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		text := func(name string) string { return jsonText().Draw(t, name) }
+		instant := func(name string) time.Time {
+			return time.Unix(rapid.Int64Range(-62135596800, 253402300799).Draw(t, name+"_s"), rapid.Int64Range(0, 999999999).Draw(t, name+"_ns")).UTC()
+		}
+		optText := func(name string) *string {
+			if rapid.Bool().Draw(t, name+"?") {
+				return nil
+			}
+			s := text(name)
+			return &s
+		}
+		optTime := func(name string) *time.Time {
+			if rapid.Bool().Draw(t, name+"?") {
+				return nil
+			}
+			v := instant(name)
+			return &v
+		}
+		stored := func(name string) []byte {
+			switch rapid.IntRange(0, 2).Draw(t, name+"_form") {
+			case 0:
+				return nil
+			case 1:
+				raw, _ := json.Marshal(rapid.SliceOfN(jsonValue(2), 0, 3).Draw(t, name))
+				return raw
+			}
+			raw, _ := json.Marshal(rapid.MapOfN(jsonText(), jsonValue(2), 0, 4).Draw(t, name))
+			var sp bytes.Buffer
+			_ = json.Indent(&sp, raw, "", " ")
+			return sp.Bytes()
+		}
+		var days *int
+		if rapid.Bool().Draw(t, "days?") {
+			d := rapid.IntRange(-100000, 100000).Draw(t, "days")
+			days = &d
+		}
+		a := UserAction{
+			UUID: text("uuid"), ActionType: text("type"), Title: text("title"), Description: text("description"),
+			Urgency: text("urgency"), DueDate: optTime("due"), DaysUntilDue: days, IsSilenced: rapid.Bool().Draw(t, "silenced"),
+			SilencedUntil: optTime("until"), IsTemporarilySilenced: rapid.Bool().Draw(t, "temp"),
+			IsEffectivelySilenced: rapid.Bool().Draw(t, "eff"), RelatedObjectName: text("ron"), RelatedObjectType: text("rot"),
+			CorrectiveActions: storedJSON[[]CorrectiveAction](stored("ca")), RouteName: text("route"),
+			RouteParams: storedJSON[map[string]any](stored("rp")), ProjectName: text("pn"), ProjectUUID: optText("pu"),
+			OrganizationName: text("on"), OrganizationUUID: optText("ou"), OfferingName: text("ofn"), OfferingUUID: optText("ofu"),
+			OfferingType: text("oft"), ResourceName: text("rn"), ResourceUUID: optText("ru"), OrderType: text("ot"),
+			Created: instant("created"), Modified: instant("modified"),
+		}
+		for _, body := range []any{a, []UserAction{a, a}, []UserAction{}} {
+			var want, got bytes.Buffer
+			if err := huma.DefaultJSONFormat.Marshal(&want, body); err != nil {
+				t.Fatal(err)
+			}
+			if err := jsonFormat.Marshal(&got, body); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Fatalf("%T:\n got %q\nwant %q", body, got.Bytes(), want.Bytes())
+			}
+		}
+	})
+}

@@ -87,6 +87,65 @@ func (storedJSON[T]) Schema(r huma.Registry) *huma.Schema {
 	return &s
 }
 
+// appendJSON writes a as encoding/json would (see jsonAppender): a page of
+// actions was a fifth of its CPU in reflection.
+func (a UserAction) appendJSON(b []byte) []byte {
+	str := func(b []byte, key, v string) []byte {
+		b = append(b, key...)
+		return appendJSONString(b, v)
+	}
+	optStr := func(b []byte, key string, v *string) []byte {
+		if v == nil {
+			return append(append(b, key...), "null"...)
+		}
+		return str(b, key, *v)
+	}
+	optTime := func(b []byte, key string, v *time.Time) []byte {
+		b = append(b, key...)
+		if v == nil {
+			return append(b, "null"...)
+		}
+		return appendJSONTime(b, *v)
+	}
+	boolean := func(b []byte, key string, v bool) []byte {
+		return strconv.AppendBool(append(b, key...), v)
+	}
+	b = str(b, `{"uuid":`, a.UUID)
+	b = str(b, `,"action_type":`, a.ActionType)
+	b = str(b, `,"title":`, a.Title)
+	b = str(b, `,"description":`, a.Description)
+	b = str(b, `,"urgency":`, a.Urgency)
+	b = optTime(b, `,"due_date":`, a.DueDate)
+	b = append(b, `,"days_until_due":`...)
+	if a.DaysUntilDue == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONInt(b, int64(*a.DaysUntilDue))
+	}
+	b = boolean(b, `,"is_silenced":`, a.IsSilenced)
+	b = optTime(b, `,"silenced_until":`, a.SilencedUntil)
+	b = boolean(b, `,"is_temporarily_silenced":`, a.IsTemporarilySilenced)
+	b = boolean(b, `,"is_effectively_silenced":`, a.IsEffectivelySilenced)
+	b = str(b, `,"related_object_name":`, a.RelatedObjectName)
+	b = str(b, `,"related_object_type":`, a.RelatedObjectType)
+	b = appendStoredJSON(append(b, `,"corrective_actions":`...), a.CorrectiveActions, "null")
+	b = str(b, `,"route_name":`, a.RouteName)
+	b = appendStoredJSON(append(b, `,"route_params":`...), a.RouteParams, "null")
+	b = str(b, `,"project_name":`, a.ProjectName)
+	b = optStr(b, `,"project_uuid":`, a.ProjectUUID)
+	b = str(b, `,"organization_name":`, a.OrganizationName)
+	b = optStr(b, `,"organization_uuid":`, a.OrganizationUUID)
+	b = str(b, `,"offering_name":`, a.OfferingName)
+	b = optStr(b, `,"offering_uuid":`, a.OfferingUUID)
+	b = str(b, `,"offering_type":`, a.OfferingType)
+	b = str(b, `,"resource_name":`, a.ResourceName)
+	b = optStr(b, `,"resource_uuid":`, a.ResourceUUID)
+	b = str(b, `,"order_type":`, a.OrderType)
+	b = optTime(b, `,"created":`, &a.Created)
+	b = optTime(b, `,"modified":`, &a.Modified)
+	return append(b, '}')
+}
+
 func userActionOut(a *useractions.Action, now time.Time) UserAction {
 	return UserAction{
 		UUID: HexUUID(a.UUID), ActionType: a.ActionType, Title: a.Title, Description: a.Description, Urgency: string(a.Urgency),
