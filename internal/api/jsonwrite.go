@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"io"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -37,6 +38,11 @@ var jsonFormat = huma.Format{
 		}
 		bp := jsonBuffers.Get().(*[]byte)
 		b := append(out((*bp)[:0]), '\n') // as json.Encoder ends a value
+		if rw, ok := w.(http.ResponseWriter); ok {
+			// The whole body goes out in this one Write: declared, it is
+			// sent as it is rather than chunked (see statusRecorder).
+			rw.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		}
 		_, err := w.Write(b)
 		if cap(b) <= 1<<20 {
 			*bp = b

@@ -22,14 +22,20 @@ import (
 const StatusClientClosedRequest = 499
 
 // statusRecorder remembers the status and whether anything was written.
+// It holds the status back until the first byte of the body (or the end
+// of the request), so that a body written in one piece can still declare
+// its Content-Length (jsonFormat does): net/http otherwise sends a body of
+// more than 2 KiB chunked, in one more write to the socket per request.
 type statusRecorder struct {
 	http.ResponseWriter
 	status  int
 	written bool
+	// pending: status is recorded but not yet sent.
+	pending bool
 	bytes   int
 }
 
-// WriteHeader sends the status once. A later call reaches nobody (net/http
+// WriteHeader records the status once. A later call reaches nobody (net/http
 // would only log "superfluous response.WriteHeader"), so it is dropped;
 // Huma makes one with 499 when writing the body failed because the client
 // left, and that is recorded for the log line.
@@ -47,7 +53,15 @@ func (s *statusRecorder) WriteHeader(code int) {
 	}
 	s.status = code
 	s.written = true
-	s.ResponseWriter.WriteHeader(code)
+	s.pending = true
+}
+
+// sendHeader sends a status WriteHeader held back.
+func (s *statusRecorder) sendHeader() {
+	if s.pending {
+		s.pending = false
+		s.ResponseWriter.WriteHeader(s.status)
+	}
 }
 
 func (s *statusRecorder) Write(b []byte) (int, error) {
@@ -55,9 +69,17 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 		s.status = http.StatusOK
 		s.written = true
 	}
+	s.sendHeader()
 	n, err := s.ResponseWriter.Write(b)
 	s.bytes += n
 	return n, err
+}
+
+// FlushError sends what is held back: http.ResponseController finds it
+// before it unwraps.
+func (s *statusRecorder) FlushError() error {
+	s.sendHeader()
+	return http.NewResponseController(s.ResponseWriter).Flush()
 }
 
 // Unwrap lets http.ResponseController reach the connection (read deadlines).
@@ -72,6 +94,7 @@ func recoverJSON(log *slog.Logger, next http.Handler) http.Handler {
 		rec, ok := w.(*statusRecorder)
 		if !ok {
 			rec = &statusRecorder{ResponseWriter: w}
+			defer rec.sendHeader()
 		}
 		defer func() {
 			p := recover()
@@ -91,6 +114,10 @@ func recoverJSON(log *slog.Logger, next http.Handler) http.Handler {
 			}
 			log.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
 				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if rec.pending {
+				// A status but no byte went out: the 500 can still replace it.
+				rec.written, rec.pending = false, false
+			}
 			if !rec.written {
 				if isFusionAuthPath(r.URL.Path) {
 					rec.WriteHeader(http.StatusInternalServerError)
@@ -201,6 +228,7 @@ func logRequests(log *slog.Logger, m *httpMetrics, next http.Handler) http.Handl
 		rec := &statusRecorder{ResponseWriter: w}
 		info := &requestInfo{}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+		rec.sendHeader() // a status with no body
 		elapsed := time.Since(start)
 		status := rec.status
 		if !rec.written {
