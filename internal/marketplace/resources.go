@@ -1,6 +1,7 @@
 package marketplace
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -70,6 +72,17 @@ type Resource struct {
 	ProviderID   int64
 	ProviderUUID uuid.UUID
 	ProviderName string
+
+	// stored is what the row held when read (see resourceUpdates).
+	stored storedResource
+}
+
+// storedResource holds a resource row's stored text of the columns whose
+// Go value is decoded or normalized from it.
+type storedResource struct {
+	limits, attributes, options string
+	cost                        sql.NullString
+	badEndDate                  bool
 }
 
 // TrackedFields are the resource fields whose changes make a history version.
@@ -121,10 +134,37 @@ func ChangedFields(before, after map[string]any) []string {
 }
 
 // jsonEqual compares values by their JSON form, so 4 and 4.0 and maps
-// decoded from either database compare equal.
+// decoded from either database compare equal. It runs for every tracked
+// field of every change, inside the change's transaction: strings and
+// booleans (most fields) compare directly, and values whose encodings are
+// the same bytes need no decoding (maps encode with sorted keys).
 func jsonEqual(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		if b == nil {
+			return true
+		}
+	case string:
+		if y, ok := b.(string); ok {
+			if x == y {
+				return true
+			}
+			// Invalid UTF-8 encodes as U+FFFD, so two different
+			// invalid strings may still encode alike.
+			if utf8.ValidString(x) && utf8.ValidString(y) {
+				return false
+			}
+		}
+	case bool:
+		if y, ok := b.(bool); ok {
+			return x == y
+		}
+	}
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
+	if bytes.Equal(ja, jb) {
+		return true
+	}
 	var va, vb any
 	_ = json.Unmarshal(ja, &va)
 	_ = json.Unmarshal(jb, &vb)
@@ -221,6 +261,7 @@ func scanResource(row db.Scanner) (*Resource, error) {
 		return nil, err
 	}
 	r.UUID, r.ProjectUUID, r.CustomerUUID, r.OfferingUUID, r.ProviderUUID = parseUUID(id), parseUUID(puid), parseUUID(cuid), parseUUID(ouid), parseUUID(pcuid)
+	r.stored = storedResource{limits: limits, attributes: attrs, options: opts, cost: cost, badEndDate: end.Bad != ""}
 	if err := json.Unmarshal([]byte(limits), &r.Limits); err != nil {
 		return nil, fmt.Errorf("resource %d limits: %w", r.ID, err)
 	}
@@ -410,14 +451,9 @@ func (s *Service) changeResource(ctx context.Context, tx *db.Tx, before *Resourc
 	}
 	now := tx.Now()
 	after.Modified = now
-	limits, _ := json.Marshal(after.Limits)
-	attrs, _ := json.Marshal(orEmpty(after.Attributes))
-	opts, _ := json.Marshal(orEmpty(after.Options))
-	if _, err := tx.Exec(ctx, `UPDATE resources SET name = ?, description = ?, slug = ?, state = ?, limits = ?, attributes = ?,
-		options = ?, cost = ?, end_date = ?, downscaled = ?, restrict_member_access = ?, paused = ?, plan_id = ?,
-		error_message = ?, modified = ? WHERE id = ?`,
-		after.Name, after.Description, after.Slug, after.State, string(limits), string(attrs), string(opts), after.Cost,
-		after.EndDate, after.Downscaled, after.RestrictMemberAccess, after.Paused, after.PlanID, after.ErrorMessage, now, before.ID); err != nil {
+	set, args := resourceUpdates(tx.DB().Dialect(), before, &after)
+	args = append(args, now, before.ID)
+	if _, err := tx.Exec(ctx, "UPDATE resources SET "+set+"modified = ? WHERE id = ?", args...); err != nil {
 		return nil, fmt.Errorf("update resource %d: %w", before.ID, err)
 	}
 	out := &after
@@ -436,6 +472,92 @@ func (s *Service) changeResource(ctx context.Context, tx *db.Tx, before *Resourc
 		}
 	}
 	return out, nil
+}
+
+// resourceUpdates returns the SET items (each "column = ?, ") and their
+// arguments for the columns whose stored value a change alters, and sets
+// after's stored texts to what the row holds once they are written. An
+// unchanged column is left alone: rewriting it changed nothing but cost
+// its indexes' maintenance (state, end_date) and its foreign-key check
+// (plan_id) inside the write transaction. Compared with what was read:
+// the JSON and money columns with their stored text, so the row ends as
+// rewriting every column left it; an end date that was not a date is
+// rewritten (as null, or as the new date).
+func resourceUpdates(dialect db.Dialect, before, after *Resource) (string, []any) {
+	var set strings.Builder
+	args := make([]any, 0, 16)
+	col := func(name string, v any) {
+		set.WriteString(name)
+		set.WriteString(" = ?, ")
+		args = append(args, v)
+	}
+	if after.Name != before.Name {
+		col("name", after.Name)
+	}
+	if after.Description != before.Description {
+		col("description", after.Description)
+	}
+	if after.Slug != before.Slug {
+		col("slug", after.Slug)
+	}
+	if after.State != before.State {
+		col("state", after.State)
+	}
+	text := func(name string, v any, beforeValue any, stored *string) {
+		b, _ := json.Marshal(v)
+		if string(b) == *stored {
+			return
+		}
+		if dialect == db.Postgres {
+			// JSONB keeps its own form of the text: compare values.
+			if old, _ := json.Marshal(beforeValue); bytes.Equal(old, b) {
+				return
+			}
+		}
+		*stored = string(b)
+		col(name, *stored)
+	}
+	text("limits", after.Limits, before.Limits, &after.stored.limits)
+	text("attributes", orEmpty(after.Attributes), orEmpty(before.Attributes), &after.stored.attributes)
+	text("options", orEmpty(after.Options), orEmpty(before.Options), &after.stored.options)
+	if cost := (sql.NullString{String: deref(after.Cost), Valid: after.Cost != nil}); cost != before.stored.cost {
+		after.stored.cost = cost
+		col("cost", after.Cost)
+	}
+	if !equalPtr(after.EndDate, before.EndDate) || before.stored.badEndDate {
+		after.stored.badEndDate = false
+		col("end_date", after.EndDate)
+	}
+	if after.Downscaled != before.Downscaled {
+		col("downscaled", after.Downscaled)
+	}
+	if after.RestrictMemberAccess != before.RestrictMemberAccess {
+		col("restrict_member_access", after.RestrictMemberAccess)
+	}
+	if after.Paused != before.Paused {
+		col("paused", after.Paused)
+	}
+	if !equalPtr(after.PlanID, before.PlanID) {
+		col("plan_id", after.PlanID)
+	}
+	if after.ErrorMessage != before.ErrorMessage {
+		col("error_message", after.ErrorMessage)
+	}
+	return set.String(), args
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }
 
 // changeResourceByID locks the resource and changes it (for background
