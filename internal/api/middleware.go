@@ -254,6 +254,9 @@ func logRequests(log *slog.Logger, m *httpMetrics, next http.Handler) http.Handl
 		if status >= 500 {
 			level = slog.LevelError
 		}
+		if !log.Enabled(r.Context(), level) {
+			return
+		}
 		attrs := []slog.Attr{
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", route),
 			slog.Int("status", status), slog.Int("bytes", rec.bytes), slog.Duration("duration", elapsed),
