@@ -148,19 +148,21 @@ func (c *Console) historyPage(w http.ResponseWriter, r *http.Request, s *session
 // fields differ from the version just before it. Without a field filter
 // the page is a run of consecutive versions, so each row's predecessor is
 // the next row and only the last needs a look-up; a field filter skips
-// versions, and each row looks up its own (at most a page of one-row
-// reads by the version index).
+// versions, and the page's predecessors are read in one statement.
 func (c *Console) changedFields(r *http.Request, list []*history.Version, gaps bool) ([]historyRow, error) {
 	rows := make([]historyRow, len(list))
+	lookup := list
+	if !gaps && len(list) > 0 {
+		lookup = list[len(list)-1:]
+	}
+	before, err := c.History.Predecessors(r.Context(), lookup)
+	if err != nil {
+		return nil, err
+	}
 	for i, v := range list {
-		var prev *history.Version
+		prev := before[v.ID]
 		if i+1 < len(list) && !gaps {
 			prev = list[i+1]
-		} else {
-			var err error
-			if prev, err = c.History.Previous(r.Context(), v); err != nil {
-				return nil, err
-			}
 		}
 		rows[i] = historyRow{V: v, First: prev == nil, At: v.Created.UTC().Format(time.RFC3339Nano)}
 		if prev == nil {

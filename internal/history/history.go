@@ -281,6 +281,49 @@ func (s *Store) Previous(ctx context.Context, v *Version) (*Version, error) {
 	return prev, nil
 }
 
+// Predecessors returns the version just before each of vs (all versions
+// of one object), by the id of the version it precedes; the first version
+// has none. One statement for the lot: a filtered page's rows are not
+// consecutive, and looking each one's predecessor up alone was a
+// statement per row.
+func (s *Store) Predecessors(ctx context.Context, vs []*Version) (map[int64]*Version, error) {
+	out := make(map[int64]*Version, len(vs))
+	if len(vs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(vs))
+	for i, v := range vs {
+		args[i] = v.ID
+	}
+	first := vs[0]
+	err := s.DB.ReadTx(ctx, func(c db.Conn) error {
+		rows, err := c.Query(ctx, "SELECT n.id, "+versionCols[s.DB.Dialect()]+` FROM versions n
+			JOIN versions v ON v.id = (SELECT p.id FROM versions p
+				WHERE p.entity_type = n.entity_type AND p.object_uuid = n.object_uuid
+				AND (p.created < n.created OR (p.created = n.created AND p.id < n.id))
+				ORDER BY p.created DESC, p.id DESC LIMIT 1)
+			LEFT JOIN users u ON u.id = v.user_id
+			WHERE n.id IN (`+db.Placeholders(len(vs))+`)`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var next int64
+			v, err := scanVersion(rows, first.EntityType, first.ObjectUUID, &next)
+			if err != nil {
+				return err
+			}
+			out[next] = v
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("previous versions: %w", err)
+	}
+	return out, nil
+}
+
 // FieldChange is one field's difference between two versions.
 type FieldChange struct {
 	Field string `json:"field"`
