@@ -273,12 +273,12 @@ func (s *Service) Publish(ctx context.Context, tx *db.Tx, ev Event) (p Published
 	if ev.TenantID == uuid.Nil {
 		ev.TenantID = DefaultTenantID
 	}
-	cfg, err := tenantEventConfig(ctx, tx, ev.TenantID)
+	cfg, anyWebhook, err := tenantEventConfig(ctx, tx, ev.TenantID)
 	if err != nil {
 		return p, err
 	}
 	tc, ok := cfg[ev.Type]
-	if !ok || !tc.Enabled {
+	if !ok || !tc.Enabled || !anyWebhook {
 		return p, nil
 	}
 	hooks, err := s.receivers(ctx, tx, ev.Type, ev.TenantID)

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,21 +36,47 @@ type Tenant struct {
 	AttachWebhook []uuid.UUID // request only: FusionAuth's top-level webhookIds
 }
 
-func tenantEventConfig(ctx context.Context, c db.Conn, id uuid.UUID) (map[string]EventSetting, error) {
+// tenantEventConfig reads a tenant's event configuration and, in the same
+// statement, whether any webhook is enabled at all: with none, an event
+// goes nowhere whatever the configuration says, and the publisher need not
+// load the webhooks (a second statement in every publishing transaction).
+func tenantEventConfig(ctx context.Context, c db.Conn, id uuid.UUID) (cfg map[string]EventSetting, anyWebhook bool, err error) {
 	var raw string
-	err := c.QueryRow(ctx, `SELECT event_config FROM tenants WHERE id = ?`, id.String()).Scan(&raw)
+	err = c.QueryRow(ctx, `SELECT event_config, EXISTS (SELECT 1 FROM webhooks WHERE enabled = ?) FROM tenants WHERE id = ?`,
+		true, id.String()).Scan(&raw, &anyWebhook)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, nil // a tenant deleted since: nothing is enabled
+			return nil, false, nil // a tenant deleted since: nothing is enabled
 		}
-		return nil, fmt.Errorf("tenant %s event configuration: %w", id, err)
+		return nil, false, fmt.Errorf("tenant %s event configuration: %w", id, err)
+	}
+	if m, ok := decodedConfigs.Load(raw); ok {
+		return m.(map[string]EventSetting), anyWebhook, nil
 	}
 	var m map[string]EventSetting
 	if err := json.Unmarshal([]byte(raw), &m); err != nil {
-		return nil, fmt.Errorf("decode tenant %s event configuration: %w", id, err)
+		return nil, false, fmt.Errorf("decode tenant %s event configuration: %w", id, err)
 	}
-	return m, nil
+	if decodedCount.Add(1) > maxDecodedConfigs {
+		decodedConfigs.Clear()
+		decodedCount.Store(1)
+	}
+	decodedConfigs.Store(raw, m)
+	return m, anyWebhook, nil
 }
+
+// decodedConfigs maps a stored event configuration's text to its decoding
+// (read-only: callers only look types up in it). Every published event
+// reads its tenant's configuration inside the publishing transaction;
+// decoding the same text again each time was most of that read's cost.
+// Keyed by the text itself, an entry is never stale.
+var (
+	decodedConfigs sync.Map // string → map[string]EventSetting
+	decodedCount   atomic.Int64
+)
+
+// maxDecodedConfigs bounds decodedConfigs (it starts over when full).
+const maxDecodedConfigs = 256
 
 func existingTenants(ctx context.Context, c db.Conn, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
 	args := make([]any, len(ids))

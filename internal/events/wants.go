@@ -20,11 +20,11 @@ func (s *Service) Wants(ctx context.Context, c db.Conn, eventType string, tenant
 	if tenant == uuid.Nil {
 		tenant = DefaultTenantID
 	}
-	cfg, err := tenantEventConfig(ctx, c, tenant)
+	cfg, anyWebhook, err := tenantEventConfig(ctx, c, tenant)
 	if err != nil {
 		return false, err
 	}
-	if tc, ok := cfg[eventType]; !ok || !tc.Enabled {
+	if tc, ok := cfg[eventType]; !ok || !tc.Enabled || !anyWebhook {
 		return false, nil
 	}
 	hooks, err := s.receivers(ctx, c, eventType, tenant)
