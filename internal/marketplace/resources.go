@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"reflect"
 	"sort"
 	"strings"
@@ -159,6 +160,11 @@ func jsonEqual(a, b any) bool {
 		if y, ok := b.(bool); ok {
 			return x == y
 		}
+	case map[string]any:
+		// Equal values encode alike (maps with sorted keys).
+		if y, ok := b.(map[string]any); ok && reflect.DeepEqual(x, y) {
+			return true
+		}
 	}
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
@@ -233,10 +239,35 @@ func (s *Service) created(ctx context.Context, tx *db.Tx, kind string, id int64,
 	return s.notify(ctx, tx, ObjectChange{Kind: kind, ID: id, UUID: u, After: snap, Changed: fields, Actor: actor, Comment: comment, At: tx.Now()})
 }
 
-const resourceCols = `r.id, r.uuid, r.name, r.description, r.slug, r.state, r.limits, r.attributes, r.options, r.cost,
+// resourceCols, per dialect: created and modified go through storedTime
+// (see db.Dialect.TimeColumn).
+var resourceCols = map[db.Dialect]string{db.SQLite: resourceColsOf(db.SQLite), db.Postgres: resourceColsOf(db.Postgres)}
+
+func resourceColsOf(d db.Dialect) string {
+	return `r.id, r.uuid, r.name, r.description, r.slug, r.state, r.limits, r.attributes, r.options, r.cost,
 	r.end_date, r.downscaled, r.restrict_member_access, r.paused, r.error_message, r.plan_id, r.project_id, r.offering_id,
-	r.created, r.modified, pl.uuid, pl.name, pl.unit, p.uuid, p.name, p.customer_id, c.uuid, c.name,
+	` + d.TimeColumn("r.created") + `, ` + d.TimeColumn("r.modified") + `, pl.uuid, pl.name, pl.unit, p.uuid, p.name, p.customer_id, c.uuid, c.name,
 	o.uuid, o.name, o.type, o.customer_id, pc.uuid, pc.name`
+}
+
+// storedTime scans a NOT NULL timestamp selected with TimeColumn: a
+// time.Time as the driver gives it (PostgreSQL), or SQLite's stored text
+// read by db.Time instead of the driver's layout guessing (a failing
+// time.Parse per value, in every resource change's transaction too).
+type storedTime struct{ t *time.Time }
+
+func (s storedTime) Scan(v any) error {
+	if t, ok := v.(time.Time); ok {
+		*s.t = t
+		return nil
+	}
+	var t db.Time
+	if err := t.Scan(v); err != nil {
+		return err
+	}
+	*s.t = t.Time
+	return nil
+}
 
 const resourceFrom = ` FROM resources r
 	JOIN projects p ON p.id = r.project_id
@@ -256,7 +287,7 @@ func scanResource(row db.Scanner) (*Resource, error) {
 	)
 	if err := row.Scan(&r.ID, &id, &r.Name, &r.Description, &r.Slug, &r.State, &limits, &attrs, &opts, &cost,
 		&end, &r.Downscaled, &r.RestrictMemberAccess, &r.Paused, &r.ErrorMessage, &planID, &r.ProjectID, &r.OfferingID,
-		&r.Created, &r.Modified, &planUUID, &planName, &planUnit, &puid, &r.ProjectName, &r.CustomerID, &cuid, &r.CustomerName,
+		storedTime{&r.Created}, storedTime{&r.Modified}, &planUUID, &planName, &planUnit, &puid, &r.ProjectName, &r.CustomerID, &cuid, &r.CustomerName,
 		&ouid, &r.OfferingName, &r.OfferingType, &r.ProviderID, &pcuid, &r.ProviderName); err != nil {
 		return nil, err
 	}
@@ -368,7 +399,7 @@ func (s *Service) ListResources(ctx context.Context, u *auth.User, view View, f 
 		cond := strings.Join(where, " AND ")
 		var err error
 		out, total, err = db.CountAndPage(ctx, c, db.PageQuery{
-			Columns: resourceCols, From: resourceFrom, Where: cond,
+			Columns: resourceCols[c.DB().Dialect()], From: resourceFrom, Where: cond,
 			OrderBy: db.OrderBy(f.Ordering, resourceOrdering, []string{"-created"}, "r.id"), Args: args, Page: page,
 		}, scanResource)
 		return err
@@ -395,7 +426,7 @@ func getVisibleResource(ctx context.Context, c db.Conn, u *auth.User, view View,
 	if lock {
 		suffix = lockSuffix(c)
 	}
-	r, err := scanResource(c.QueryRow(ctx, "SELECT "+resourceCols+resourceFrom+" WHERE "+cond+" AND r.uuid = ?"+suffix, args...))
+	r, err := scanResource(c.QueryRow(ctx, "SELECT "+resourceCols[c.DB().Dialect()]+resourceFrom+" WHERE "+cond+" AND r.uuid = ?"+suffix, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.NotFoundf("Not found.")
 	}
@@ -414,7 +445,7 @@ func loadResource(ctx context.Context, c db.Conn, id int64, lock bool) (*Resourc
 	if lock {
 		suffix = lockSuffix(c)
 	}
-	r, err := scanResource(c.QueryRow(ctx, "SELECT "+resourceCols+resourceFrom+" WHERE r.id = ?"+suffix, id))
+	r, err := scanResource(c.QueryRow(ctx, "SELECT "+resourceCols[c.DB().Dialect()]+resourceFrom+" WHERE r.id = ?"+suffix, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.NotFoundf("Not found.")
 	}
@@ -579,14 +610,60 @@ func copyLimits(m map[string]int64) map[string]int64 {
 	return out
 }
 
+// copyMap deep-copies a map decoded from JSON: what encoding and decoding
+// it again gives, without the encoding. A value that did not come from
+// JSON (another type, text that is not UTF-8) takes that round trip.
 func copyMap(m map[string]any) map[string]any {
 	if m == nil {
 		return nil
+	}
+	if out, ok := copyJSON(m); ok {
+		return out.(map[string]any)
 	}
 	b, _ := json.Marshal(m)
 	var out map[string]any
 	_ = json.Unmarshal(b, &out)
 	return out
+}
+
+// copyJSON copies a value as encoding/json decodes into any; ok is false
+// for anything else.
+func copyJSON(v any) (any, bool) {
+	switch x := v.(type) {
+	case nil, bool:
+		return x, true
+	case float64:
+		return x, !math.IsNaN(x) && !math.IsInf(x, 0)
+	case string:
+		return x, utf8.ValidString(x)
+	case map[string]any:
+		if x == nil {
+			return nil, true // encodes as null
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			c, ok := copyJSON(e)
+			if !ok || !utf8.ValidString(k) {
+				return nil, false
+			}
+			out[k] = c
+		}
+		return out, true
+	case []any:
+		if x == nil {
+			return nil, true
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			c, ok := copyJSON(e)
+			if !ok {
+				return nil, false
+			}
+			out[i] = c
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 // createResource inserts a resource and notifies observers with Before nil.
