@@ -335,7 +335,7 @@ func (p *ExpiringResourceProvider) Detect(ctx context.Context, c db.Conn, now ti
 	if !ok {
 		return nil, nil
 	}
-	offerings, err := p.prepaidOfferings(ctx, c)
+	offerings, err := p.prepaidOfferings(ctx, c, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -471,9 +471,27 @@ func expiringCorrective(a provider.Action, canRenew, canTerminate bool) []provid
 }
 
 // prepaidOfferings maps each offering with a prepaid component to its
-// reminder schedule (largest first).
-func (p *ExpiringResourceProvider) prepaidOfferings(ctx context.Context, c db.Conn) (map[int64][]int, error) {
-	rows, err := c.Query(ctx, "SELECT id, components, plugin_options FROM offerings")
+// reminder schedule (largest first). A detection scoped to resources (a
+// resource's change re-detects its own actions, inside the change's
+// transaction) reads only the offerings of those resources that Detect's
+// statement could report (OK, with an end date), not every offering's
+// JSON: the same actions, at a cost that does not grow with the catalogue.
+func (p *ExpiringResourceProvider) prepaidOfferings(ctx context.Context, c db.Conn, scope provider.Scope) (map[int64][]int, error) {
+	q, args := "SELECT id, components, plugin_options FROM offerings", []any(nil)
+	if scope.Objects != nil {
+		for _, o := range scope.Objects {
+			if o.Type == ObjectResource {
+				args = append(args, o.ID)
+			}
+		}
+		if len(args) == 0 {
+			return nil, nil
+		}
+		q += ` WHERE id IN (SELECT offering_id FROM resources WHERE id IN (` + db.Placeholders(len(args)) +
+			`) AND state = ? AND end_date IS NOT NULL)`
+		args = append(args, ResourceOK)
+	}
+	rows, err := c.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("offerings: %w", err)
 	}
