@@ -9,6 +9,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/heed-dev/heed/internal/auth"
+	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/db/dbtest"
 	"github.com/heed-dev/heed/internal/errs"
 )
@@ -17,8 +18,9 @@ import (
 // this process applies to the very next request (deactivation, a token
 // deleted in a transaction), while one made behind its back (another
 // process: here a statement outside any heed transaction) applies once the
-// cache's ttl has passed, and not before. Callers get their own copy of
-// the user.
+// cache's ttl has passed, or this process writes to users or tokens, and
+// not before: writes to other tables keep the cache. Callers get their own
+// copy of the user.
 func TestAuthenticateCache(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, u string) {
@@ -92,6 +94,29 @@ func TestAuthenticateCache(t *testing.T) {
 		if accepted(bob) {
 			t.Error("another process's delete went unseen past the ttl")
 		}
+		// A write to another table keeps the cache; one to users drops it.
+		dave := newUser("dave")
+		if !accepted(dave) {
+			t.Fatal("dave's new token is refused")
+		}
+		if _, err := d.SQL().ExecContext(ctx, d.Rebind("DELETE FROM tokens WHERE key_hash = ?"), auth.HashToken(dave)); err != nil {
+			t.Fatal(err)
+		}
+		write := func(q string) {
+			t.Helper()
+			if err := d.InTx(ctx, func(tx *db.Tx) error { _, err := tx.Exec(ctx, q); return err }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write("UPDATE versions SET comment = comment")
+		if !accepted(dave) {
+			t.Error("a write to versions dropped the token cache")
+		}
+		write("UPDATE users SET full_name = full_name WHERE username = 'nobody'")
+		if accepted(dave) {
+			t.Error("a write to users kept the token cache")
+		}
+
 		// A refused token is not cached: once it exists, it works.
 		carol := newUser("carol")
 		if _, err := d.SQL().ExecContext(ctx, d.Rebind("DELETE FROM tokens WHERE key_hash = ?"), auth.HashToken(carol)); err != nil {

@@ -68,7 +68,7 @@ type Service struct {
 // CacheReads keeps token owners for at most ttl (see Authenticate); zero
 // or less turns the cache off. Call it before the service is used.
 func (s *Service) CacheReads(ttl time.Duration) {
-	s.tokens = db.NewCache[string, *tokenOwner](s.DB, ttl, 10_000)
+	s.tokens = db.NewCache[string, *tokenOwner](s.DB, ttl, 10_000, "tokens", "users")
 }
 
 const userColumns = `id, uuid, username, email, full_name, first_name, last_name, job_title, is_staff, is_support,
@@ -107,10 +107,11 @@ func HashToken(token string) string {
 // Unauthenticated, with the DRF message clients know.
 //
 // Every request authenticates, so a token's owner is kept in a db.Cache
-// (CacheReads): any write this process commits drops it, so a revocation,
-// deactivation or login prevention made here applies to the next request;
-// one made by another process applies within the cache's ttl. Expiry and login
-// prevention are checked against the clock on every call.
+// (CacheReads): any write this process commits to tokens or users drops
+// it, so a revocation, deactivation or login prevention made here applies
+// to the next request; one made by another process applies within the
+// cache's ttl. Expiry and login prevention are checked against the clock
+// on every call.
 func (s *Service) Authenticate(ctx context.Context, token string) (*User, error) {
 	if token == "" {
 		return nil, errs.E(errs.Unauthenticated, "Authentication credentials were not provided.")

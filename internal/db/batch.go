@@ -154,7 +154,7 @@ func (d *DB) runBatch(batch []*batchReq) {
 			r.err = err
 			continue
 		}
-		r.tx = &Tx{conn: conn{d: d, r: uninterrupted{txStmts{tx: sqlTx, stmts: d.writeStmts}}}, tx: sqlTx}
+		r.tx = &Tx{conn: conn{d: d, r: uninterrupted{txStmts{tx: sqlTx, stmts: d.writeStmts}}, w: &writeSet{}}, tx: sqlTx}
 		if savepoints {
 			if err := exec("SAVEPOINT heed_batch"); err != nil {
 				lost = fmt.Errorf("%w: savepoint: %v", errBatchLost, err)
@@ -193,7 +193,9 @@ func (d *DB) runBatch(batch []*batchReq) {
 		return
 	}
 	err = sqlTx.Commit()
-	d.wrote()
+	for _, r := range ok {
+		d.wrote(r.tx.w)
+	}
 	if err != nil {
 		err = classify(fmt.Errorf("commit: %w", err))
 		for _, r := range ok {

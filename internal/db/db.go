@@ -71,8 +71,8 @@ type DB struct {
 	readStmts, writeStmts *stmtCache
 	// batch queues InTxBatched changes (SQLite).
 	batch batcher
-	// generation counts committed read-write transactions (see Generation).
-	generation atomic.Uint64
+	// gens counts committed writes for caches (see Cache).
+	gens generations
 }
 
 // Statements reports how many statements have run through Conn so far.
@@ -359,20 +359,31 @@ type sqlRunner interface {
 type conn struct {
 	d *DB
 	r sqlRunner
+	// w collects what a read-write transaction writes (nil elsewhere).
+	w *writeSet
 }
 
 func (c conn) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	c.d.statements.Add(1)
+	if c.w != nil {
+		c.w.note(q)
+	}
 	return c.r.ExecContext(ctx, c.d.Rebind(q), c.d.args(args)...)
 }
 
 func (c conn) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	c.d.statements.Add(1)
+	if c.w != nil {
+		c.w.note(q)
+	}
 	return c.r.QueryContext(ctx, c.d.Rebind(q), c.d.args(args)...)
 }
 
 func (c conn) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	c.d.statements.Add(1)
+	if c.w != nil {
+		c.w.note(q)
+	}
 	return c.r.QueryRowContext(ctx, c.d.Rebind(q), c.d.args(args)...)
 }
 
@@ -411,7 +422,7 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	tx := &Tx{conn: conn{d: d, r: txStmts{tx: sqlTx, stmts: d.writeStmts}}, tx: sqlTx}
+	tx := &Tx{conn: conn{d: d, r: txStmts{tx: sqlTx, stmts: d.writeStmts}, w: &writeSet{}}, tx: sqlTx}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = sqlTx.Rollback()
@@ -429,7 +440,7 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		return err
 	}
 	err = sqlTx.Commit()
-	d.wrote()
+	d.wrote(tx.w)
 	if err != nil {
 		return classify(fmt.Errorf("commit: %w", err))
 	}

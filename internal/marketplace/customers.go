@@ -33,10 +33,14 @@ type Service struct {
 
 // CacheReads keeps a user's roles, as UserPermissions reads them for one
 // user (every /api/users/me/), for at most ttl: any write this process
-// commits drops them, as does the first role expiring. Zero or less turns
+// commits to the tables they come from drops them, as does the first role
+// expiring. Zero or less turns
 // the cache off. Call it before the service is used.
 func (s *Service) CacheReads(ttl time.Duration) {
-	s.permissions = db.NewCache[int64, []UserPermission](s.DB, ttl, 10_000)
+	// The tables scanPermissions reads; a user's deletion cascades to
+	// their roles.
+	s.permissions = db.NewCache[int64, []UserPermission](s.DB, ttl, 10_000,
+		"role_assignments", "customers", "projects", "offerings", "users")
 }
 
 // New returns a service with the built-in "basic" offering type.
