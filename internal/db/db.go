@@ -164,6 +164,14 @@ func sqliteDSN(path string, params ...string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
+// sqliteMmap lets each connection read the database file's first GiB
+// through a memory map instead of a read(2) into its own page cache per
+// page it misses (writes still go through write(2)): history pages over a
+// database larger than the page cache served 17-38 % more requests
+// (bench/side_by_side.sh, back to back). The map is the OS page cache
+// itself, so it costs address space, not memory.
+const sqliteMmap = "_pragma=mmap_size(1073741824)"
+
 func openSQLite(ctx context.Context, cfg Config, clock func() time.Time) (*DB, error) {
 	path := sqlitePath(cfg.URL)
 	if path == "" || path == ":memory:" {
@@ -175,9 +183,9 @@ func openSQLite(ctx context.Context, cfg Config, clock func() time.Time) (*DB, e
 	}
 	writeDSN := sqliteDSN(path,
 		"_pragma=busy_timeout(5000)", "_pragma=journal_mode(WAL)", "_pragma="+sync,
-		"_pragma=foreign_keys(1)", "_txlock=immediate")
+		"_pragma=foreign_keys(1)", sqliteMmap, "_txlock=immediate")
 	// No _txlock on the read pool: with query_only an immediate BEGIN fails.
-	readDSN := sqliteDSN(path, "_pragma=busy_timeout(5000)", "_pragma=query_only(1)", "_pragma=foreign_keys(1)")
+	readDSN := sqliteDSN(path, "_pragma=busy_timeout(5000)", "_pragma=query_only(1)", "_pragma=foreign_keys(1)", sqliteMmap)
 
 	write, err := sql.Open("sqlite", writeDSN)
 	if err != nil {
