@@ -56,6 +56,11 @@ type DB struct {
 	// riverSQL is the SQLite connection pool River works on (one connection,
 	// separate from the store's). Nil on PostgreSQL.
 	riverSQL *sql.DB
+	// checkpointSQL is the SQLite connection checkpoints runs on (nil on
+	// PostgreSQL); closing stopCheckpoints stops it, then checkpointsDone
+	// closes.
+	checkpointSQL                    *sql.DB
+	stopCheckpoints, checkpointsDone chan struct{}
 	// pool is the pgx pool on PostgreSQL (nil on SQLite); River's working
 	// client shares it.
 	pool  *pgxpool.Pool
@@ -181,9 +186,10 @@ func openSQLite(ctx context.Context, cfg Config, clock func() time.Time) (*DB, e
 	if cfg.SQLiteSynchronousFull {
 		sync = "synchronous(FULL)"
 	}
+	// No commit checkpoints by itself: checkpoints (checkpoint.go) does.
 	writeDSN := sqliteDSN(path,
 		"_pragma=busy_timeout(5000)", "_pragma=journal_mode(WAL)", "_pragma="+sync,
-		"_pragma=foreign_keys(1)", sqliteMmap, "_txlock=immediate")
+		"_pragma=foreign_keys(1)", sqliteMmap, "_pragma=wal_autocheckpoint(0)", "_txlock=immediate")
 	// No _txlock on the read pool: with query_only an immediate BEGIN fails.
 	readDSN := sqliteDSN(path, "_pragma=busy_timeout(5000)", "_pragma=query_only(1)", "_pragma=foreign_keys(1)", sqliteMmap)
 
@@ -218,13 +224,29 @@ func openSQLite(ctx context.Context, cfg Config, clock func() time.Time) (*DB, e
 		return nil, fmt.Errorf("open sqlite river pool: %w", err)
 	}
 	river.SetMaxOpenConns(1)
-	return &DB{dialect: SQLite, write: write, read: read, riverSQL: river, clock: clock,
-		readStmts: &stmtCache{pool: read}, writeStmts: &stmtCache{pool: write}}, nil
+	ckpt, err := sql.Open("sqlite", writeDSN)
+	if err != nil {
+		write.Close()
+		read.Close()
+		river.Close()
+		return nil, fmt.Errorf("open sqlite checkpoint connection: %w", err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	d := &DB{dialect: SQLite, write: write, read: read, riverSQL: river, checkpointSQL: ckpt, clock: clock,
+		readStmts: &stmtCache{pool: read}, writeStmts: &stmtCache{pool: write},
+		stopCheckpoints: make(chan struct{}), checkpointsDone: make(chan struct{})}
+	go d.checkpoints(ckpt)
+	return d, nil
 }
 
 // Close releases every pool.
 func (d *DB) Close() error {
 	var errs []error
+	if d.checkpointSQL != nil {
+		close(d.stopCheckpoints)
+		<-d.checkpointsDone
+		errs = append(errs, d.checkpointSQL.Close())
+	}
 	errs = append(errs, d.readStmts.close())
 	if d.writeStmts != d.readStmts {
 		errs = append(errs, d.writeStmts.close())
