@@ -186,10 +186,9 @@ func openSQLite(ctx context.Context, cfg Config, clock func() time.Time) (*DB, e
 	if cfg.SQLiteSynchronousFull {
 		sync = "synchronous(FULL)"
 	}
-	// No commit checkpoints by itself: checkpoints (checkpoint.go) does.
 	writeDSN := sqliteDSN(path,
 		"_pragma=busy_timeout(5000)", "_pragma=journal_mode(WAL)", "_pragma="+sync,
-		"_pragma=foreign_keys(1)", sqliteMmap, "_pragma=wal_autocheckpoint(0)", "_txlock=immediate")
+		"_pragma=foreign_keys(1)", sqliteMmap, "_txlock=immediate")
 	// No _txlock on the read pool: with query_only an immediate BEGIN fails.
 	readDSN := sqliteDSN(path, "_pragma=busy_timeout(5000)", "_pragma=query_only(1)", "_pragma=foreign_keys(1)", sqliteMmap)
 
