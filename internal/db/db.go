@@ -61,6 +61,7 @@ type DB struct {
 	// closes.
 	checkpointSQL                    *sql.DB
 	stopCheckpoints, checkpointsDone chan struct{}
+	stopOnce                         sync.Once
 	// pool is the pgx pool on PostgreSQL (nil on SQLite); River's working
 	// client shares it.
 	pool  *pgxpool.Pool
@@ -108,9 +109,9 @@ func openPostgres(ctx context.Context, cfg Config, clock func() time.Time) (*DB,
 	// heed's statements are prepared once and run with new parameters on
 	// every request; left to choose, PostgreSQL kept planning a history
 	// page afresh each time (custom plans), a third of its CPU per request
-	// (bench/side_by_side.sh). Every heed query is a keyed lookup or an
-	// index range whose best plan does not depend on the values, so a
-	// generic plan is planned once per connection. A URL that sets
+	// (bench/side_by_side.sh). heed's queries are keyed lookups and index
+	// ranges whose best plan does not depend on the values, so a generic
+	// plan, made once per connection, serves them all. A URL that sets
 	// plan_cache_mode wins.
 	if _, set := pcfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
 		pcfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
@@ -242,7 +243,7 @@ func openSQLite(ctx context.Context, cfg Config, clock func() time.Time) (*DB, e
 func (d *DB) Close() error {
 	var errs []error
 	if d.checkpointSQL != nil {
-		close(d.stopCheckpoints)
+		d.stopOnce.Do(func() { close(d.stopCheckpoints) })
 		<-d.checkpointsDone
 		errs = append(errs, d.checkpointSQL.Close())
 	}

@@ -126,3 +126,15 @@ func TestSQLiteLogStaysBounded(t *testing.T) {
 	}
 	t.Logf("largest write-ahead log: %.1f MiB", float64(largest)/(1<<20))
 }
+
+// TestSQLiteCloseTwice: closing a database twice stops its checkpoints
+// once and does not panic.
+func TestSQLiteCloseTwice(t *testing.T) {
+	t.Parallel()
+	d, err := db.Open(context.Background(), db.Config{URL: dbtest.NewURL(t, db.SQLite)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = d.Close()
+	_ = d.Close()
+}
