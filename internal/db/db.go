@@ -106,16 +106,6 @@ func openPostgres(ctx context.Context, cfg Config, clock func() time.Time) (*DB,
 	if err != nil {
 		return nil, fmt.Errorf("parse postgres url: %w", err)
 	}
-	// heed's statements are prepared once and run with new parameters on
-	// every request; left to choose, PostgreSQL kept planning a history
-	// page afresh each time (custom plans), a third of its CPU per request
-	// (bench/side_by_side.sh). heed's queries are keyed lookups and index
-	// ranges whose best plan does not depend on the values, so a generic
-	// plan, made once per connection, serves them all. A URL that sets
-	// plan_cache_mode wins.
-	if _, set := pcfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
-		pcfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
-	}
 	// River's listener hijacks one connection for LISTEN, so size explicitly
 	// rather than relying on pgx's max(4, NumCPU).
 	pcfg.MaxConns = 20
