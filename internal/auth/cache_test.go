@@ -2,7 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,13 +24,8 @@ func TestAuthenticateCache(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, u string) {
 		ctx := context.Background()
-		var (
-			mu  sync.Mutex
-			now = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-		)
-		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-		advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
-		d := dbtest.Open(t, u, dbtest.Options{Clock: clock})
+		clock := dbtest.NewClock(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+		d := dbtest.Open(t, u, dbtest.Options{Clock: clock.Now})
 		svc := &auth.Service{DB: d, PasswordCost: bcrypt.MinCost}
 		svc.CacheReads(time.Minute)
 
@@ -86,11 +80,11 @@ func TestAuthenticateCache(t *testing.T) {
 		if !accepted(bob) {
 			t.Error("the cache was not used: another process's delete applied at once")
 		}
-		advance(59 * time.Second)
+		clock.Add(59 * time.Second)
 		if !accepted(bob) {
 			t.Error("the cache kept bob's token for less than its ttl")
 		}
-		advance(time.Second)
+		clock.Add(time.Second)
 		if accepted(bob) {
 			t.Error("another process's delete went unseen past the ttl")
 		}

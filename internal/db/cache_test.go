@@ -3,31 +3,12 @@ package db_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/db/dbtest"
 )
-
-// testClock is a clock the test moves by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // TestCache: a cached read is served until this DB commits a write to a
 // table it depends on (InTx or InTxBatched, however the statement spells
@@ -40,7 +21,7 @@ func TestCache(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, u string) {
 		ctx := context.Background()
-		clock := &testClock{now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+		clock := dbtest.NewClock(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
 		d := dbtest.Open(t, u, dbtest.Options{Clock: clock.Now})
 		for _, q := range []string{"CREATE TABLE cache_probe (v INTEGER NOT NULL)", "CREATE TABLE other_probe (v INTEGER NOT NULL)"} {
 			if _, err := d.SQL().ExecContext(ctx, q); err != nil {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,29 @@ const PostgresEnv = "HEED_TEST_POSTGRES_URL"
 // Options tune a test database.
 type Options struct {
 	Clock func() time.Time
+}
+
+// Clock is a clock a test moves by hand; pass its Now as Options.Clock.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a Clock showing t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now is the time the clock shows.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Add moves the clock by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 // Each runs fn once per available dialect, as subtests named "sqlite" and
