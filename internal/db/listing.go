@@ -28,6 +28,11 @@ const nullsLast = " NULLS LAST"
 // disagree on where NULL sorts (SQLite: first ascending; PostgreSQL: last),
 // so a nullable key names its place explicitly on both: last ascending,
 // first descending, so "-key" is exactly the reverse of "key".
+//
+// The place is an ordering term of its own, (expr IS NULL), rather than
+// NULLS LAST: SQLite cannot read NULLS LAST from an index, and sorted every
+// page ordered by a nullable key; an index on (expr IS NULL), expr serves
+// both engines (migration 00011 has the one user actions read).
 func NullsLast(expr string) string { return expr + nullsLast }
 
 // OrderBy turns a DRF-style ordering parameter ("name,-created") into an
@@ -51,11 +56,11 @@ func OrderBy(o string, allowed map[string]string, def []string, tiebreak string)
 		base, nullable := strings.CutSuffix(expr, nullsLast)
 		switch {
 		case desc && nullable:
-			parts = append(parts, base+" DESC NULLS FIRST")
+			parts = append(parts, "("+base+" IS NULL) DESC, "+base+" DESC")
 		case desc:
 			parts = append(parts, base+" DESC")
 		case nullable:
-			parts = append(parts, base+" ASC NULLS LAST")
+			parts = append(parts, "("+base+" IS NULL) ASC, "+base+" ASC")
 		default:
 			parts = append(parts, base+" ASC")
 		}
@@ -148,18 +153,7 @@ func Placeholders(n int) string {
 // transaction, so count and page still agree. Use it where the page is
 // all a list reads.
 func ListPage[T any](ctx context.Context, d *DB, q PageQuery, scan func(Scanner) (T, error)) ([]T, int, error) {
-	where := q.Where
-	if where == "" {
-		where = "1=1"
-	}
-	stmt := "SELECT (SELECT COUNT(*)" + q.From + " WHERE " + where + "), " + q.Columns + q.From + " WHERE " + where + q.OrderBy
-	args := make([]any, 0, 2*len(q.Args)+2)
-	args = append(append(args, q.Args...), q.Args...)
-	if q.Page.Limit > 0 {
-		// Placeholders, not literals: one statement text for every page.
-		stmt += " LIMIT ? OFFSET ?"
-		args = append(args, q.Page.Limit, q.Page.Offset)
-	}
+	stmt, args := q.Statement()
 	rows, err := d.Reader().Query(ctx, stmt, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list: %w", err)
@@ -190,6 +184,24 @@ func ListPage[T any](ctx context.Context, d *DB, q PageQuery, scan func(Scanner)
 		return err
 	})
 	return out, total, err
+}
+
+// Statement is the one statement ListPage runs for q: the total, then the
+// page's columns. Tests read its plan.
+func (q PageQuery) Statement() (string, []any) {
+	where := q.Where
+	if where == "" {
+		where = "1=1"
+	}
+	stmt := "SELECT (SELECT COUNT(*)" + q.From + " WHERE " + where + "), " + q.Columns + q.From + " WHERE " + where + q.OrderBy
+	args := make([]any, 0, 2*len(q.Args)+2)
+	args = append(append(args, q.Args...), q.Args...)
+	if q.Page.Limit > 0 {
+		// Placeholders, not literals: one statement text for every page.
+		stmt += " LIMIT ? OFFSET ?"
+		args = append(args, q.Page.Limit, q.Page.Offset)
+	}
+	return stmt, args
 }
 
 // totalFirst scans a page row whose first column is the total.

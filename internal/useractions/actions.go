@@ -237,10 +237,16 @@ func (s *Service) List(ctx context.Context, viewer *auth.User, f Filter, page db
 	if err != nil {
 		return nil, 0, err
 	}
-	return db.ListPage(ctx, s.DB, db.PageQuery{
-		Columns: actionCols[s.DB.Dialect()], From: " FROM user_actions ua", Where: where,
-		OrderBy: orderActions(f.Ordering), Args: args, Page: page,
-	}, scanAction)
+	return db.ListPage(ctx, s.DB, listQuery(s.DB.Dialect(), where, args, f.Ordering, page), scanAction)
+}
+
+// listQuery is List's page: the migrations' user_actions_order index
+// serves its default order.
+func listQuery(d db.Dialect, where string, args []any, ordering string, page db.Page) db.PageQuery {
+	return db.PageQuery{
+		Columns: actionCols[d], From: " FROM user_actions ua", Where: where,
+		OrderBy: orderActions(ordering), Args: args, Page: page,
+	}
 }
 
 // Get returns one of viewer's actions; silenced ones only with
