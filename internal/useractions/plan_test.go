@@ -18,7 +18,7 @@ import (
 func TestDefaultListNeedsNoSort(t *testing.T) {
 	dbtest.EachDB(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		where, args, err := Filter{}.where(&auth.User{ID: 1}, time.Now())
+		where, args, err := Filter{}.where(d.Dialect(), &auth.User{ID: 1}, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
