@@ -260,7 +260,7 @@ func (a *App) redetect(ctx context.Context, tx *db.Tx, ch marketplace.ObjectChan
 			objects = append(objects, provider.ObjectRef{Type: marketplace.ObjectResource, ID: ch.ResourceID})
 		}
 	case marketplace.KindResource:
-		objects = append(objects, provider.ObjectRef{Type: marketplace.ObjectResource, ID: ch.ID})
+		return a.Actions.RedetectChanged(ctx, tx, provider.ObjectRef{Type: marketplace.ObjectResource, ID: ch.ID}, ch.Changed)
 	default:
 		return nil
 	}

@@ -287,6 +287,13 @@ func (p *ExpiringResourceProvider) ObjectTables() map[string]string {
 	return map[string]string{ObjectResource: "resources"}
 }
 
+// WatchedFields are the tracked resource fields Detect reads (its state,
+// end date and name; offering and project are not changed by a resource
+// change): editing any other, a description say, re-detects nothing.
+func (p *ExpiringResourceProvider) WatchedFields() map[string][]string {
+	return map[string][]string{ObjectResource: {"name", "state", "end_date"}}
+}
+
 // schedule is an offering's reminder days, largest first.
 func schedule(o *Offering, def []int) []int {
 	days := o.ReminderDays()

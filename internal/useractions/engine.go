@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -220,7 +221,39 @@ func (s *Service) setStatus(ctx context.Context, actionType, status string) {
 // no longer lists) its actions. Marketplace changes call it through their
 // observer.
 func (s *Service) Redetect(ctx context.Context, tx *db.Tx, objects []provider.ObjectRef) error {
+	return s.redetect(ctx, tx, objects, nil)
+}
+
+// FieldWatcher is implemented by a provider whose actions about an object
+// type read only some of the object's fields: a change to none of them
+// does not re-detect it (RedetectChanged). A type it leaves out is
+// re-detected on every change. What time alone changes (a reminder coming
+// due) is the periodic run's either way.
+type FieldWatcher interface {
+	WatchedFields() map[string][]string
+}
+
+// RedetectChanged is Redetect for one object whose fields changed: the
+// providers that watch the object's type for other fields (FieldWatcher)
+// are left out. A resource's description edit then re-runs no detection,
+// inside a write that SQLite's one writer serializes.
+func (s *Service) RedetectChanged(ctx context.Context, tx *db.Tx, object provider.ObjectRef, fields []string) error {
+	return s.redetect(ctx, tx, []provider.ObjectRef{object}, fields)
+}
+
+// redetect re-detects objects with the providers concerned; fields, when
+// not nil, are the ones that changed on each of objects.
+func (s *Service) redetect(ctx context.Context, tx *db.Tx, objects []provider.ObjectRef, fields []string) error {
 	if !s.Settings.Enabled || len(objects) == 0 || len(s.providers) == 0 {
+		return nil
+	}
+	var concerned []provider.Provider
+	for _, r := range s.providers {
+		if concerns(r.p, objects) && (fields == nil || watches(r.p, objects, fields)) {
+			concerned = append(concerned, r.p)
+		}
+	}
+	if len(concerned) == 0 {
 		return nil
 	}
 	disabled := map[string]bool{}
@@ -237,8 +270,8 @@ func (s *Service) Redetect(ctx context.Context, tx *db.Tx, objects []provider.Ob
 		disabled[t] = true
 	}
 	rows.Close()
-	for _, r := range s.providers {
-		if disabled[r.p.ActionType()] || !concerns(r.p, objects) {
+	for _, p := range concerned {
+		if disabled[p.ActionType()] {
 			continue
 		}
 		// A failing provider must not fail the change that triggered it (nor
@@ -247,11 +280,11 @@ func (s *Service) Redetect(ctx context.Context, tx *db.Tx, objects []provider.Ob
 		if _, err := tx.Exec(ctx, "SAVEPOINT user_actions_redetect"); err != nil {
 			return fmt.Errorf("savepoint: %w", err)
 		}
-		if _, _, _, err := s.detect(ctx, tx, r.p, provider.Scope{Objects: objects}); err != nil {
-			s.Log.Error("user-action re-detection failed; the change goes on", "provider", r.p.ActionType(),
+		if _, _, _, err := s.detect(ctx, tx, p, provider.Scope{Objects: objects}); err != nil {
+			s.Log.Error("user-action re-detection failed; the change goes on", "provider", p.ActionType(),
 				"objects", fmt.Sprint(objects), "error", err)
 			if _, rbErr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT user_actions_redetect"); rbErr != nil {
-				return fmt.Errorf("roll back %s re-detection: %w", r.p.ActionType(), rbErr)
+				return fmt.Errorf("roll back %s re-detection: %w", p.ActionType(), rbErr)
 			}
 		}
 		if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT user_actions_redetect"); err != nil {
@@ -259,6 +292,28 @@ func (s *Service) Redetect(ctx context.Context, tx *db.Tx, objects []provider.Ob
 		}
 	}
 	return nil
+}
+
+// watches reports whether p reads any of fields of objects' types: true
+// unless p names, for each of those types, only other fields.
+func watches(p provider.Provider, objects []provider.ObjectRef, fields []string) bool {
+	fw, ok := p.(FieldWatcher)
+	if !ok {
+		return true
+	}
+	watched := fw.WatchedFields()
+	for _, o := range objects {
+		names, ok := watched[o.Type]
+		if !ok {
+			return true
+		}
+		for _, f := range fields {
+			if slices.Contains(names, f) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // concerns reports whether p's actions may be about any of objects: only

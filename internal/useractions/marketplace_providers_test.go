@@ -435,6 +435,20 @@ func TestUserActionsExpiringResources(t *testing.T) {
 			}
 		})
 
+		t.Run("a rename shows at once, a description edit changes nothing", func(t *testing.T) {
+			// The provider watches name, state and end date only
+			// (FieldWatcher): the title follows a rename in the same
+			// request; a description edit leaves the action as it was.
+			id := ids[3]
+			w.do(t, http.MethodPatch, "/api/marketplace-resources/"+hexOf(id)+"/", tm.manager,
+				map[string]any{"name": "renamed-expiring"}).Want(t, http.StatusOK)
+			a := mustAction(t, w.actions(t, tm.member), id)
+			wantField(t, a, "title", "Resource expiring: renamed-expiring")
+			w.do(t, http.MethodPatch, "/api/marketplace-resources/"+hexOf(id)+"/", tm.manager,
+				map[string]any{"description": "edited"}).Want(t, http.StatusOK)
+			wantField(t, mustAction(t, w.actions(t, tm.member), id), "modified", a["modified"])
+		})
+
 		t.Run("the daily cleanup removes actions whose resource is gone", func(t *testing.T) {
 			id := ids[5]
 			mustAction(t, w.actions(t, tm.owner), id)
