@@ -105,6 +105,9 @@ type attemptResult struct {
 
 func (r attemptResult) ok() bool { return r.Err == nil && r.Status >= 200 && r.Status < 300 }
 
+// gone is a 410 Gone: the receiver asks never to be called again.
+func (r attemptResult) gone() bool { return r.Err == nil && r.Status == http.StatusGone }
+
 func (r attemptResult) exception() string {
 	if r.Err != nil {
 		return r.Err.Error()

@@ -164,6 +164,9 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) 
 // errGone is a 410: the receiver asked never to be called again.
 var errGone = errors.New("the receiver answered 410 Gone: webhook disabled")
 
+// goneReason is a webhook's disabled_reason after a 410.
+const goneReason = "The receiver answered 410 Gone."
+
 // deliver runs one attempt of a delivery job and records it.
 func (s *Service) deliver(ctx context.Context, jobID int64, a DeliverArgs, final bool) error {
 	var (
@@ -190,7 +193,7 @@ func (s *Service) deliver(ctx context.Context, jobID int64, a DeliverArgs, final
 	}
 	res := s.out.post(ctx, w, a.EventID.String(), []byte(body), s.DB.Now)
 	s.m.observe(w.ID, res)
-	gone := res.Status == 410
+	gone := res.gone()
 	if err := s.record(ctx, seq, a, w, res, final || gone, gone); err != nil {
 		return err
 	}
@@ -246,7 +249,7 @@ func (s *Service) record(ctx context.Context, seq int64, a DeliverArgs, w *Webho
 		if gone || now.Sub(since) >= s.cfg.DisableAfter {
 			reason := fmt.Sprintf("Failing without a success since %s.", since.Format(time.RFC3339))
 			if gone {
-				reason = "The receiver answered 410 Gone."
+				reason = goneReason
 			}
 			return s.disable(ctx, tx, w, reason)
 		}

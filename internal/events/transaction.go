@@ -60,20 +60,45 @@ func (s *Service) deliverInTx(ctx context.Context, tx *db.Tx, r *eventRecord) er
 		return &errs.Error{Kind: errs.Upstream, Code: "[WebhookTransactionException]", Message: MsgWebhookTransaction,
 			Data: map[string]any{"webhooks": failed}}
 	}
-	retry := len(results) - okN
-	result := ResultSucceeded
-	if retry > 0 {
-		result = ResultRunning
+	// A webhook that answered 410 Gone is disabled with the change, as a
+	// delivery job would disable it: no retry is scheduled for it.
+	retry, gone := 0, 0
+	for _, res := range results {
+		switch {
+		case res.ok():
+		case res.gone():
+			gone++
+		default:
+			retry++
+		}
 	}
-	seq, err := insertEvent(ctx, tx, r, result, retry, okN, retry, &last)
+	result := ResultSucceeded
+	switch {
+	case retry > 0:
+		result = ResultRunning
+	case gone > 0:
+		result = ResultFailed
+	}
+	seq, err := insertEvent(ctx, tx, r, result, retry, okN, len(results)-okN, &last)
 	if err != nil {
 		return err
+	}
+	if gone > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE webhook_events SET gave_up = ? WHERE seq = ?`, gone, seq); err != nil {
+			return fmt.Errorf("update event log: %w", err)
+		}
 	}
 	for i, res := range results {
 		if err := insertAttempt(ctx, tx, seq, r.Webhooks[i].ID, r.Webhooks[i].URL, res); err != nil {
 			return err
 		}
 		if res.ok() {
+			continue
+		}
+		if res.gone() {
+			if err := s.disable(ctx, tx, r.Webhooks[i], goneReason); err != nil {
+				return err
+			}
 			continue
 		}
 		// The in-request call was the first attempt: the job makes the rest.
@@ -109,6 +134,12 @@ func (s *Service) logVetoed(r *eventRecord, results []attemptResult, last time.T
 		for i, res := range results {
 			if err := insertAttempt(ctx, tx, seq, r.Webhooks[i].ID, r.Webhooks[i].URL, res); err != nil {
 				return err
+			}
+			// The change is gone, the receiver's answer stands.
+			if res.gone() {
+				if err := s.disable(ctx, tx, r.Webhooks[i], goneReason); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

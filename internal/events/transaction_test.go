@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -221,6 +222,98 @@ func TestTransactionalLevels(t *testing.T) {
 		}
 		if lg := eventFor("vetoed over HTTP"); lg.Result != events.ResultFailed || len(lg.Attempts) != 1 || lg.Attempts[0].StatusCode != 500 {
 			t.Errorf("the vetoed PATCH's event: %s with %d attempts; want Failed with one 500", lg.Result, len(lg.Attempts))
+		}
+	})
+}
+
+// TestTransactionalGoneDisablesWebhook: a webhook that answers 410 Gone to
+// a call made inside the request is disabled as a delivery job would
+// disable it, whether the change commits (no retry is scheduled for it)
+// or is vetoed (the change rolls back, the receiver's answer stands).
+func TestTransactionalGoneDisablesWebhook(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, url string) {
+		t.Parallel()
+		h := startHeed(t, url, fastConfig())
+		a := h.App
+		ctx := context.Background()
+		staff, err := a.Users.Authenticate(ctx, apptest.Staff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		live, _, err := a.Market.ListResources(ctx, staff, marketplace.ConsumerView,
+			marketplace.ResourceFilter{States: []string{"OK"}, Ordering: "created"}, db.Page{Limit: 1})
+		if err != nil || len(live) == 0 {
+			t.Fatalf("no live resource in the demo data (%v)", err)
+		}
+		resID := live[0].UUID
+		rvc := events.TypeResourceVersionCreate
+		cur, err := a.Events.GetTenant(ctx, events.DefaultTenantID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur.Events[rvc] = on(events.TxAny)
+		if _, err := a.Events.UpdateTenant(ctx, cur.ID, *cur); err != nil {
+			t.Fatal(err)
+		}
+		ok := newReceiver(t, status(http.StatusOK))
+		gone := newReceiver(t, status(http.StatusGone))
+		newHook := func(target string) *events.Webhook {
+			return hook(t, a.Events, target, func(w *events.Webhook) {
+				w.TenantIDs = []uuid.UUID{events.DefaultTenantID}
+				w.EventsEnabled = map[string]bool{rvc: true}
+			})
+		}
+		wantDisabled := func(what string, w *events.Webhook) {
+			t.Helper()
+			got, err := a.Events.GetWebhook(ctx, w.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Enabled || got.DisabledAt == nil || !strings.Contains(got.DisabledReason, "410") {
+				t.Errorf("%s: webhook enabled=%v disabledAt=%v reason=%q; want disabled for its 410", what, got.Enabled, got.DisabledAt, got.DisabledReason)
+			}
+		}
+		describe := func(text string) error {
+			_, err := a.Market.UpdateResource(ctx, staff, marketplace.ConsumerView, resID, marketplace.ResourceUpdate{Description: &text})
+			return err
+		}
+
+		// Met (one success under Any): the change commits, the 410 webhook
+		// is disabled with it, and nothing is retried.
+		okHook, goneHook := newHook(ok.URL+"/met"), newHook(gone.URL+"/met")
+		if err := describe("met with a 410"); err != nil {
+			t.Fatalf("the change failed (%v); Any is met", err)
+		}
+		wantDisabled("committed change", goneHook)
+		found, total, err := a.Events.SearchEventLogs(ctx, events.EventLogSearch{Event: "met with a 410", NumberOfResults: 10})
+		if err != nil || total != 1 {
+			t.Fatalf("event log: %d events (%v); want 1", total, err)
+		}
+		if jobs := deliveryJobs(t, a.DB, found[0].ID); len(jobs) != 0 {
+			t.Errorf("delivery jobs %v after a 410 and a success; want none", jobs)
+		}
+		lg, err := a.Events.GetEventLog(ctx, found[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lg.Result != events.ResultFailed || lg.Pending != 0 || lg.SuccessfulAttempts != 1 || lg.FailedAttempts != 1 {
+			t.Errorf("event log %s, %d pending, %d/%d attempts; want Failed, 0 pending, 1 ok and 1 failed",
+				lg.Result, lg.Pending, lg.SuccessfulAttempts, lg.FailedAttempts)
+		}
+		for _, w := range []*events.Webhook{okHook, goneHook} {
+			if err := a.Events.DeleteWebhook(ctx, w.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		// Vetoed (no success under Any): the change rolls back, the webhook
+		// is disabled all the same.
+		goneHook = newHook(gone.URL + "/vetoed")
+		wantVeto(t, describe("vetoed by a 410"))
+		wantDisabled("vetoed change", goneHook)
+		if n := len(gone.all()); n != 2 {
+			t.Errorf("the 410 receiver was called %d times, want 2 (once per change)", n)
 		}
 	})
 }
