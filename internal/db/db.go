@@ -489,6 +489,15 @@ type stmtCache struct {
 	m       sync.Map // query text → *sql.Stmt
 	n       atomic.Int64
 	pending sync.Map // query text → true while (or after failing) being prepared in the background
+	// bg counts background prepares, so that close waits for them: one
+	// still opening a SQLite connection after Close created the database's
+	// -shm file again in a directory being removed (a test's TempDir
+	// cleanup failed with "directory not empty"). closed, under mu, stops
+	// new ones.
+	mu      sync.Mutex
+	closed  bool
+	bg      sync.WaitGroup
+	running atomic.Int32
 }
 
 // lookup returns q's prepared statement, or nil when there is none yet:
@@ -505,8 +514,17 @@ func (c *stmtCache) lookup(q string) *sql.Stmt {
 		return nil
 	}
 	if _, busy := c.pending.LoadOrStore(q, true); !busy {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.closed {
+			return nil
+		}
+		c.bg.Add(1)
+		c.running.Add(1)
 		// A text that fails to prepare stays pending: it is not tried again.
 		go func() {
+			defer c.bg.Done()
+			defer c.running.Add(-1)
 			if c.get(context.Background(), q) != nil {
 				c.pending.Delete(q)
 			}
@@ -538,6 +556,10 @@ func (c *stmtCache) get(ctx context.Context, q string) *sql.Stmt {
 }
 
 func (c *stmtCache) close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.bg.Wait()
 	var errs []error
 	c.m.Range(func(_, v any) bool {
 		errs = append(errs, v.(*sql.Stmt).Close())

@@ -25,3 +25,17 @@ func (d *DB) BatchQueued() int {
 	defer d.batch.mu.Unlock()
 	return len(d.batch.queue)
 }
+
+// BackgroundPrepares reports how many statements are being prepared in
+// the background (see stmtCache.lookup).
+func (d *DB) BackgroundPrepares() int {
+	return int(d.readStmts.running.Load() + d.writeStmts.running.Load())
+}
+
+// ClosingStatements reports whether Close has begun closing the read
+// pool's prepared statements.
+func (d *DB) ClosingStatements() bool {
+	d.readStmts.mu.Lock()
+	defer d.readStmts.mu.Unlock()
+	return d.readStmts.closed
+}
