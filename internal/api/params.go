@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 
@@ -45,20 +44,4 @@ type clientAddrKey struct{}
 func clientAddr(ctx context.Context) string {
 	s, _ := ctx.Value(clientAddrKey{}).(string)
 	return s
-}
-
-// remoteAddr is the client's address: the peer, or with a trusted proxy the
-// first X-Forwarded-For entry.
-func remoteAddr(r *http.Request, trustProxy bool) string {
-	if trustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			return strings.TrimSpace(first)
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/heed-dev/heed/internal/actioning"
 	"github.com/heed-dev/heed/internal/auth"
+	"github.com/heed-dev/heed/internal/clientaddr"
 	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/errs"
 	"github.com/heed-dev/heed/internal/events"
@@ -409,7 +410,7 @@ func authenticate(users *auth.Service, next http.Handler) http.Handler {
 func withRequestURL(trustProxy bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := context.WithValue(r.Context(), requestURLKey{}, absoluteURL(r, trustProxy))
-		ctx = context.WithValue(ctx, clientAddrKey{}, remoteAddr(r, trustProxy))
+		ctx = context.WithValue(ctx, clientAddrKey{}, clientaddr.Of(r, trustProxy))
 		if t := r.Header.Get(faTenantHeader); t != "" {
 			ctx = context.WithValue(ctx, faTenantKey{}, t)
 		}

@@ -6,12 +6,12 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/heed-dev/heed/internal/auth"
+	"github.com/heed-dev/heed/internal/clientaddr"
 	"github.com/heed-dev/heed/internal/errs"
 )
 
@@ -202,18 +202,7 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request, s *session) er
 }
 
 // clientAddr is the throttling key's address, as the API's login takes it.
-func (c *Console) clientAddr(r *http.Request) string {
-	if c.TrustProxy {
-		if f := r.Header.Get("X-Forwarded-For"); f != "" {
-			return strings.TrimSpace(strings.Split(f, ",")[0])
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+func (c *Console) clientAddr(r *http.Request) string { return clientaddr.Of(r, c.TrustProxy) }
 
 func randomToken() string {
 	var b [20]byte
