@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/heed-dev/heed/internal/apptest"
+	"github.com/heed-dev/heed/internal/auth"
 	"github.com/heed-dev/heed/internal/db"
 	"github.com/heed-dev/heed/internal/db/dbtest"
 	"github.com/heed-dev/heed/internal/events"
@@ -57,34 +58,13 @@ func TestTransactionalLevels(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, url string) {
 		t.Parallel()
-		h := startHeed(t, url, fastConfig())
+		h, staff, resID := startTransactional(t, url)
 		a := h.App
 		ctx := context.Background()
-		staff, err := a.Users.Authenticate(ctx, apptest.Staff)
-		if err != nil {
-			t.Fatal(err)
-		}
-		live, _, err := a.Market.ListResources(ctx, staff, marketplace.ConsumerView,
-			marketplace.ResourceFilter{States: []string{"OK"}, Ordering: "created"}, db.Page{Limit: 1})
-		if err != nil || len(live) == 0 {
-			t.Fatalf("no live resource in the demo data (%v)", err)
-		}
-		resID := live[0].UUID
 		ok := newReceiver(t, status(http.StatusOK))
 		bad := newReceiver(t, status(http.StatusInternalServerError))
 		rvc := events.TypeResourceVersionCreate
-
-		setLevel := func(level events.TransactionType) {
-			t.Helper()
-			cur, err := a.Events.GetTenant(ctx, events.DefaultTenantID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cur.Events[rvc] = on(level)
-			if _, err := a.Events.UpdateTenant(ctx, cur.ID, *cur); err != nil {
-				t.Fatal(err)
-			}
-		}
+		setLevel := func(level events.TransactionType) { setVersionLevel(t, a.Events, level) }
 		versions := func() int {
 			return countRows(t, a.DB, `SELECT COUNT(*) FROM versions WHERE object_uuid = ?`, resID.String())
 		}
@@ -226,6 +206,40 @@ func TestTransactionalLevels(t *testing.T) {
 	})
 }
 
+// startTransactional starts heed on url and returns it with the staff
+// user and a live demo resource, whose changes publish
+// resource.version-create.
+func startTransactional(t *testing.T, url string) (*apptest.Harness, *auth.User, uuid.UUID) {
+	t.Helper()
+	h := startHeed(t, url, fastConfig())
+	ctx := context.Background()
+	staff, err := h.App.Users.Authenticate(ctx, apptest.Staff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, _, err := h.App.Market.ListResources(ctx, staff, marketplace.ConsumerView,
+		marketplace.ResourceFilter{States: []string{"OK"}, Ordering: "created"}, db.Page{Limit: 1})
+	if err != nil || len(live) == 0 {
+		t.Fatalf("no live resource in the demo data (%v)", err)
+	}
+	return h, staff, live[0].UUID
+}
+
+// setVersionLevel sets the default tenant's transaction level for
+// resource.version-create.
+func setVersionLevel(t *testing.T, s *events.Service, level events.TransactionType) {
+	t.Helper()
+	ctx := context.Background()
+	cur, err := s.GetTenant(ctx, events.DefaultTenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.Events[events.TypeResourceVersionCreate] = on(level)
+	if _, err := s.UpdateTenant(ctx, cur.ID, *cur); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestTransactionalGoneDisablesWebhook: a webhook that answers 410 Gone to
 // a call made inside the request is disabled as a delivery job would
 // disable it, whether the change commits (no retry is scheduled for it)
@@ -234,28 +248,11 @@ func TestTransactionalGoneDisablesWebhook(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, url string) {
 		t.Parallel()
-		h := startHeed(t, url, fastConfig())
+		h, staff, resID := startTransactional(t, url)
 		a := h.App
 		ctx := context.Background()
-		staff, err := a.Users.Authenticate(ctx, apptest.Staff)
-		if err != nil {
-			t.Fatal(err)
-		}
-		live, _, err := a.Market.ListResources(ctx, staff, marketplace.ConsumerView,
-			marketplace.ResourceFilter{States: []string{"OK"}, Ordering: "created"}, db.Page{Limit: 1})
-		if err != nil || len(live) == 0 {
-			t.Fatalf("no live resource in the demo data (%v)", err)
-		}
-		resID := live[0].UUID
 		rvc := events.TypeResourceVersionCreate
-		cur, err := a.Events.GetTenant(ctx, events.DefaultTenantID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cur.Events[rvc] = on(events.TxAny)
-		if _, err := a.Events.UpdateTenant(ctx, cur.ID, *cur); err != nil {
-			t.Fatal(err)
-		}
+		setVersionLevel(t, a.Events, events.TxAny)
 		ok := newReceiver(t, status(http.StatusOK))
 		gone := newReceiver(t, status(http.StatusGone))
 		newHook := func(target string) *events.Webhook {
