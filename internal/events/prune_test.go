@@ -3,7 +3,6 @@ package events_test
 import (
 	"context"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,24 +12,6 @@ import (
 	"github.com/heed-dev/heed/internal/errs"
 	"github.com/heed-dev/heed/internal/events"
 )
-
-// clock is a settable clock for the database.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 // TestPrune: with a retention of 30 days, Prune deletes finished events
 // (succeeded or vetoed) older than that with their attempts, and keeps
@@ -44,7 +25,7 @@ func TestPrune(t *testing.T) {
 	// shared one moved by the other made Prune see the past (flaky).
 	dbtest.Each(t, func(t *testing.T, url string) {
 		t.Parallel()
-		clk := &clock{now: now}
+		clk := dbtest.NewClock(now)
 		// No workers: an event under None stays pending, its job never run.
 		e := startEnv(t, url, cfg, envOptions{Clock: clk.Now, NoWork: true})
 		ctx := context.Background()

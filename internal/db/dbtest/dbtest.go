@@ -50,6 +50,13 @@ func (c *Clock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
 // Each runs fn once per available dialect, as subtests named "sqlite" and
 // "postgres", each with its own fresh database.
 func Each(t *testing.T, fn func(t *testing.T, url string)) {
