@@ -196,6 +196,7 @@ func (d *DB) runBatch(batch []*batchReq) {
 	for _, r := range ok {
 		d.wrote(r.tx.w)
 	}
+	d.log.committed()
 	if err != nil {
 		err = classify(fmt.Errorf("commit: %w", err))
 		for _, r := range ok {

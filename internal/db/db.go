@@ -62,6 +62,8 @@ type DB struct {
 	checkpointSQL                    *sql.DB
 	stopCheckpoints, checkpointsDone chan struct{}
 	stopOnce                         sync.Once
+	// log watches the write-ahead log's growth from the commits (SQLite).
+	log logWatch
 	// pool is the pgx pool on PostgreSQL (nil on SQLite); River's working
 	// client shares it.
 	pool  *pgxpool.Pool
@@ -224,7 +226,8 @@ func openSQLite(ctx context.Context, cfg Config, clock func() time.Time) (*DB, e
 	ckpt.SetMaxOpenConns(1)
 	d := &DB{dialect: SQLite, write: write, read: read, riverSQL: river, checkpointSQL: ckpt, clock: clock,
 		readStmts: &stmtCache{pool: read}, writeStmts: &stmtCache{pool: write},
-		stopCheckpoints: make(chan struct{}), checkpointsDone: make(chan struct{})}
+		stopCheckpoints: make(chan struct{}), checkpointsDone: make(chan struct{}),
+		log: logWatch{path: path + "-wal", conn: write}}
 	go d.checkpoints(ckpt)
 	return d, nil
 }
@@ -461,6 +464,7 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	}
 	err = sqlTx.Commit()
 	d.wrote(tx.w)
+	d.log.committed()
 	if err != nil {
 		return classify(fmt.Errorf("commit: %w", err))
 	}
