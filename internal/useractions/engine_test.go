@@ -36,7 +36,7 @@ type engineEnv struct {
 func eachEngine(t *testing.T, settings useractions.Settings, fn func(t *testing.T, e *engineEnv)) {
 	t.Helper()
 	dbtest.Each(t, func(t *testing.T, url string) {
-		clock := &uaClock{now: uaEpoch}
+		clock := newUAClock()
 		d := dbtest.Open(t, url, dbtest.Options{Clock: clock.Now})
 		e := &engineEnv{d: d, svc: useractions.New(d, nil, settings, slog.New(slog.DiscardHandler)), clock: clock}
 		yes := true

@@ -164,7 +164,7 @@ func TestUserActionEvents(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dbURL string) {
 		t.Parallel()
-		clock := &uaClock{now: uaEpoch}
+		clock := newUAClock()
 		w := newUAWorld(t, startWithWebhooks(t, dbURL, clock), clock)
 		ctx := context.Background()
 		heed := w.h.App

@@ -33,25 +33,16 @@ const uaWait = 60 * time.Second
 // arithmetic (end dates, "today") never straddles midnight by accident.
 var uaEpoch = time.Date(2031, 3, 10, 10, 0, 0, 0, time.UTC)
 
-// uaClock is heed's injected clock. It stands still unless a test moves it,
-// and only forward.
-type uaClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// uaClock is heed's injected clock: a dbtest.Clock that stands still unless
+// a test moves it, and only forward.
+type uaClock struct{ *dbtest.Clock }
 
-func (c *uaClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
+func newUAClock() *uaClock { return &uaClock{dbtest.NewClock(uaEpoch)} }
 
 // Advance moves the clock forward by d and returns the new time.
 func (c *uaClock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
+	c.Add(d)
+	return c.Now()
 }
 
 // today is the clock's UTC date at midnight.
@@ -223,7 +214,7 @@ func eachUAWorld(t *testing.T, fn func(t *testing.T, w *uaWorld)) {
 	t.Helper()
 	dbtest.Each(t, func(t *testing.T, dbURL string) {
 		t.Parallel()
-		clock := &uaClock{now: uaEpoch}
+		clock := newUAClock()
 		h := apptest.Start(t, dbURL, apptest.Options{NoDemo: true, Clock: clock.Now})
 		fn(t, newUAWorld(t, h, clock))
 	})
