@@ -39,3 +39,7 @@ func (d *DB) ClosingStatements() bool {
 	defer d.readStmts.mu.Unlock()
 	return d.readStmts.closed
 }
+
+// LogRestartTries reports how often the writer tried to start SQLite's
+// write-ahead log over (logWatch).
+func (d *DB) LogRestartTries() int64 { return d.log.tries.Load() }
