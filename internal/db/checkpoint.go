@@ -126,8 +126,9 @@ type logWatch struct {
 	tries   atomic.Int64 // restarts tried, for tests
 }
 
-// committed follows every commit on the writer (InTx, a batch), one at a
-// time.
+// committed follows every commit on the writer (InTx, a batch), after the
+// connection is released: the restart takes it. Calls may overlap; at
+// worst two try at once.
 func (w *logWatch) committed() {
 	if w.conn == nil || w.commits.Add(1)%logCheckEvery != 0 {
 		return
