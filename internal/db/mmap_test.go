@@ -79,12 +79,8 @@ func TestSQLiteCheckpointsInBackground(t *testing.T) {
 // before logWatch, 8-15 MiB with it).
 func TestSQLiteLogStaysBounded(t *testing.T) {
 	t.Parallel()
-	u := dbtest.NewURL(t, db.SQLite)
-	d := dbtest.Open(t, u, dbtest.Options{})
+	d, u := walProbe(t)
 	ctx := context.Background()
-	if _, err := d.SQL().ExecContext(ctx, "CREATE TABLE wal_probe (id INTEGER PRIMARY KEY, b BLOB NOT NULL)"); err != nil {
-		t.Fatal(err)
-	}
 	stop := make(chan struct{})
 	readers := make(chan error, 2)
 	for range 2 {
@@ -107,21 +103,14 @@ func TestSQLiteLogStaysBounded(t *testing.T) {
 			}
 		}()
 	}
-	blob := make([]byte, 8<<10)
 	var largest int64
-	for i := range 3072 { // 24 MiB
-		if err := d.InTx(ctx, func(tx *db.Tx) error {
-			_, err := tx.Exec(ctx, "INSERT INTO wal_probe (b) VALUES (?)", blob)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+	writeBlobs(t, d, 3072, func(i int) { // 24 MiB
 		if i%64 == 0 {
 			if fi, err := os.Stat(u + "-wal"); err == nil {
 				largest = max(largest, fi.Size())
 			}
 		}
-	}
+	})
 	close(stop)
 	for range 2 {
 		if err := <-readers; err != nil {
@@ -142,12 +131,8 @@ func TestSQLiteLogStaysBounded(t *testing.T) {
 // write goes through.
 func TestSQLiteLogRestartBacksOffUnderALongRead(t *testing.T) {
 	t.Parallel()
-	u := dbtest.NewURL(t, db.SQLite)
-	d := dbtest.Open(t, u, dbtest.Options{})
+	d, u := walProbe(t)
 	ctx := context.Background()
-	if _, err := d.SQL().ExecContext(ctx, "CREATE TABLE wal_probe (id INTEGER PRIMARY KEY, b BLOB NOT NULL)"); err != nil {
-		t.Fatal(err)
-	}
 	held, release, readDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
 		readDone <- d.ReadTx(ctx, func(c db.Conn) error {
@@ -161,15 +146,7 @@ func TestSQLiteLogRestartBacksOffUnderALongRead(t *testing.T) {
 		})
 	}()
 	<-held
-	blob := make([]byte, 8<<10)
-	for range 3072 { // 24 MiB
-		if err := d.InTx(ctx, func(tx *db.Tx) error {
-			_, err := tx.Exec(ctx, "INSERT INTO wal_probe (b) VALUES (?)", blob)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeBlobs(t, d, 3072, nil) // 24 MiB
 	close(release)
 	if err := <-readDone; err != nil {
 		t.Fatal(err)
@@ -184,6 +161,37 @@ func TestSQLiteLogRestartBacksOffUnderALongRead(t *testing.T) {
 	t.Logf("log %d MiB, %d restarts tried", fi.Size()>>20, d.LogRestartTries())
 	if n := d.LogRestartTries(); n < 1 || n > 5 {
 		t.Errorf("%d restarts tried while the read held the log; want 1-5 (a doubling step)", n)
+	}
+}
+
+// walProbe opens a fresh SQLite database with a table of blobs, and says
+// where its write-ahead log is.
+func walProbe(t *testing.T) (d *db.DB, path string) {
+	t.Helper()
+	u := dbtest.NewURL(t, db.SQLite)
+	d = dbtest.Open(t, u, dbtest.Options{})
+	if _, err := d.SQL().ExecContext(context.Background(), "CREATE TABLE wal_probe (id INTEGER PRIMARY KEY, b BLOB NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	return d, u
+}
+
+// writeBlobs commits n rows of 8 KiB to walProbe's table, one transaction
+// each, calling after (when set) after each.
+func writeBlobs(t *testing.T, d *db.DB, n int, after func(i int)) {
+	t.Helper()
+	ctx := context.Background()
+	blob := make([]byte, 8<<10)
+	for i := range n {
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, "INSERT INTO wal_probe (b) VALUES (?)", blob)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if after != nil {
+			after(i)
+		}
 	}
 }
 
